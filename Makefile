@@ -1,0 +1,40 @@
+# The two commands a newcomer needs: `make run` and `make test`. Each does its own set-up.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test lint format install env migrate
+
+$(VENV)/.installed: requirements-dev.lock
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed")'
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r requirements-dev.lock
+	@touch $@
+
+install: $(VENV)/.installed
+
+.env:
+	$(PYTHON) -m vault_project.devenv .env
+
+env: .env
+	@$(PYTHON) -m vault_project.devenv .env
+
+migrate: install env
+	$(PY) manage.py migrate --noinput
+
+run: migrate
+	$(PY) manage.py demo_merchant
+	$(PY) manage.py runserver --noreload $(HOST):$(PORT)
+
+test: install env
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .

@@ -1,0 +1,40 @@
+"""Write audit events. Call inside the transaction of the act, so both commit or neither does."""
+
+from typing import Any
+
+from django.db import DatabaseError, transaction
+
+from audit.actors import Actor
+from audit.models import AuditEvent
+from vault_project.api.errors import DependencyUnavailable
+
+
+def audit_record(
+    *,
+    actor: Actor,
+    action: str,
+    object_type: str = "",
+    object_id: str = "",
+    merchant_id: str = "",
+    outcome: str = AuditEvent.Outcome.SUCCESS,
+    details: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """Append one event; if it cannot be written, raise DependencyUnavailable so the act fails too."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("audit_record must run inside the transaction of the act it records")
+    try:
+        with transaction.atomic():
+            return AuditEvent.objects.create(
+                actor_kind=actor.kind,
+                actor_id=actor.id,
+                merchant_id=merchant_id or actor.merchant_id,
+                action=action,
+                object_type=object_type,
+                object_id=object_id,
+                outcome=outcome,
+                request_id=actor.request_id,
+                origin=actor.origin,
+                details=details or {},
+            )
+    except DatabaseError as exc:
+        raise DependencyUnavailable("The audit trail is unavailable; nothing was done") from exc

@@ -1,0 +1,81 @@
+"""Input and output shapes of the customers API (upstream CustomerRequest / CustomerResponse)."""
+
+import re
+
+from rest_framework import serializers
+
+from customers.documents import DOCUMENT_TYPES
+from tokens.cards import contains_card_number
+from vault_project.api.serializers import AddressDetailsSerializer, IsoMsDateTimeField, MetadataField, StrictSerializer
+
+REFERENCE_ID_RE = re.compile(r"[A-Za-z0-9_-]{1,64}", re.ASCII)
+
+
+class DocumentDetailsSerializer(StrictSerializer):
+    document_type = serializers.ChoiceField(choices=DOCUMENT_TYPES)
+    document_number = serializers.CharField(max_length=255)
+
+
+def _no_card_number(value: str | None) -> str | None:
+    if value and contains_card_number(value):
+        raise serializers.ValidationError("must not hold a card number", code="card_number")
+    return value
+
+
+class CustomerFieldsSerializer(StrictSerializer):
+    """The fields a customer create and update share."""
+
+    name = serializers.CharField(max_length=255, validators=[_no_card_number])
+    email = serializers.EmailField(max_length=255)
+    phone = serializers.CharField(max_length=255, required=False, allow_null=True)
+    phone_country_code = serializers.CharField(max_length=255, required=False, allow_null=True)
+    description = serializers.CharField(max_length=255, required=False, allow_null=True, validators=[_no_card_number])
+    default_billing_address = AddressDetailsSerializer(required=False, allow_null=True)
+    default_shipping_address = AddressDetailsSerializer(required=False, allow_null=True)
+    metadata = MetadataField()
+    tax_registration_id = serializers.CharField(max_length=255, required=False, allow_null=True)
+    document_details = DocumentDetailsSerializer(required=False, allow_null=True)
+
+
+class CustomerCreateSerializer(CustomerFieldsSerializer):
+    merchant_reference_id = serializers.RegexField(REFERENCE_ID_RE, required=False, allow_null=True)
+
+
+class CustomerUpdateSerializer(CustomerFieldsSerializer):
+    """Every field optional (as upstream's code); the reference id is not updatable."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs["partial"] = True
+        super().__init__(*args, **kwargs)
+
+
+class CustomerListQuerySerializer(StrictSerializer):
+    offset = serializers.IntegerField(min_value=0, max_value=1_000_000_000, default=0)
+    limit = serializers.IntegerField(min_value=1, max_value=1_000_000_000, default=10)
+    customer_id = serializers.RegexField(REFERENCE_ID_RE, required=False, help_text="filter by merchant_reference_id")
+
+
+class CustomerSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    merchant_reference_id = serializers.CharField(allow_null=True)
+    connector_customer_ids = serializers.JSONField(allow_null=True)
+    name = serializers.CharField()
+    email = serializers.CharField()
+    phone = serializers.CharField(allow_null=True)
+    phone_country_code = serializers.CharField(allow_null=True)
+    description = serializers.CharField(allow_null=True)
+    default_billing_address = AddressDetailsSerializer(allow_null=True)
+    default_shipping_address = AddressDetailsSerializer(allow_null=True)
+    created_at = IsoMsDateTimeField()
+    metadata = serializers.JSONField(allow_null=True)
+    default_payment_method_id = serializers.CharField(allow_null=True)
+    tax_registration_id = serializers.CharField(allow_null=True)
+    document_details = DocumentDetailsSerializer(allow_null=True)
+
+
+class CustomerDeleteSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    merchant_reference_id = serializers.CharField(allow_null=True)
+    customer_deleted = serializers.BooleanField()
+    address_deleted = serializers.BooleanField()
+    payment_methods_deleted = serializers.BooleanField()

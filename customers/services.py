@@ -1,0 +1,78 @@
+"""Create, update and redact customers. Each act is audited in its own transaction."""
+
+from typing import Any
+
+from django.db import IntegrityError, transaction
+
+from audit.actors import Actor
+from audit.services import audit_record
+from customers.documents import document_valid
+from customers.models import Customer
+from customers.selectors import customer_get
+from merchants.models import Merchant, Profile
+from vault_project.api import errors
+from vault_project.ids import new_global_id
+
+REDACTED = "Redacted"
+
+
+def _check_document(document: dict[str, Any] | None) -> None:
+    if document and not document_valid(document["document_type"], document["document_number"]):
+        raise errors.InvalidValue("Invalid value provided:document_details")
+
+
+def _reference_taken(*, merchant: Merchant, reference: str) -> bool:
+    return Customer.objects.filter(
+        merchant=merchant, merchant_reference_id=reference, status=Customer.Status.ACTIVE
+    ).exists()
+
+
+def customer_create(*, actor: Actor, merchant: Merchant, profile: Profile, data: dict[str, Any]) -> Customer:
+    """Create a customer; a reference id already used by a live customer → 400 IR_12."""
+    _check_document(data.get("document_details"))
+    reference = data.get("merchant_reference_id")
+    if reference is not None and _reference_taken(merchant=merchant, reference=reference):
+        raise errors.DuplicateCustomer()
+    try:
+        with transaction.atomic():
+            customer = Customer.objects.create(
+                id=new_global_id("cus"), merchant=merchant, profile=profile, **data
+            )
+            audit_record(actor=actor, action="customer.create", object_type="customer", object_id=customer.id)
+    except IntegrityError:
+        # Two creates raced for one reference id; the unique constraint let only one through.
+        raise errors.DuplicateCustomer() from None
+    return customer
+
+
+def customer_update(*, actor: Actor, merchant: Merchant, customer_id: str, data: dict[str, Any]) -> Customer:
+    """Apply the given fields to a live customer."""
+    _check_document(data.get("document_details"))
+    with transaction.atomic():
+        customer = customer_get(merchant=merchant, customer_id=customer_id, for_update=True)
+        for field, value in data.items():
+            setattr(customer, field, value)
+        customer.save()
+        audit_record(
+            actor=actor,
+            action="customer.update",
+            object_type="customer",
+            object_id=customer.id,
+            details={"fields": sorted(data)},
+        )
+    return customer
+
+
+def customer_delete(*, actor: Actor, merchant: Merchant, customer_id: str) -> Customer:
+    """Redact a customer: personal data replaced, addresses and metadata dropped, status redacted."""
+    with transaction.atomic():
+        customer = customer_get(merchant=merchant, customer_id=customer_id, for_update=True)
+        for field in ("name", "email", "phone", "phone_country_code", "description", "tax_registration_id"):
+            setattr(customer, field, REDACTED)
+        for field in ("default_billing_address", "default_shipping_address", "metadata", "document_details",
+                      "connector_customer_ids", "default_payment_method_id"):
+            setattr(customer, field, None)
+        customer.status = Customer.Status.REDACTED
+        customer.save()
+        audit_record(actor=actor, action="customer.delete", object_type="customer", object_id=customer.id)
+    return customer

@@ -1,0 +1,66 @@
+"""API-key authentication, as the upstream API: `Authorization: api-key=<key>` or `api-key: <key>`,
+plus an `X-Profile-Id` naming a profile of the key's merchant.
+
+Failure order: no key or a bad one → 401; missing or malformed profile header → 422; a profile
+that is not the merchant's → 401. Unknown, revoked and expired keys answer the same body.
+"""
+
+from dataclasses import dataclass
+
+from django.conf import settings
+from rest_framework.authentication import BaseAuthentication
+
+from merchants.models import PROFILE_ID_RE, ApiKey, Merchant, Profile
+from merchants.selectors import api_key_verify, profile_get_for_merchant
+from merchants.services import api_key_touch
+from vault_project.api import errors
+
+
+@dataclass(frozen=True, slots=True)
+class ApiPrincipal:
+    """The caller of an API request: a merchant acting through one profile with one key."""
+
+    merchant: Merchant
+    profile: Profile
+    api_key: ApiKey
+
+    is_authenticated = True
+
+    def has_scope(self, scope: str) -> bool:
+        return scope in self.api_key.scopes
+
+
+def extract_api_key(meta: dict) -> str | None:
+    """Return the key sent in either header form; two different keys in one request → 400."""
+    found: set[str] = set()
+    for part in meta.get("HTTP_AUTHORIZATION", "").split(","):
+        name, sep, value = part.strip().partition("=")
+        if sep and name.strip().lower() == "api-key" and value.strip():
+            found.add(value.strip())
+    header_key = meta.get("HTTP_API_KEY", "").strip()
+    if header_key:
+        found.add(header_key)
+    if len(found) > 1:
+        raise errors.InvalidRequest("Two different API keys were sent in one request")
+    return found.pop() if found else None
+
+
+class ApiKeyAuthentication(BaseAuthentication):
+    def authenticate(self, request):
+        plaintext = extract_api_key(request.META)
+        if plaintext is None:
+            raise errors.Unauthenticated()
+        api_key = api_key_verify(plaintext=plaintext)
+        if api_key is None:
+            raise errors.Unauthenticated()
+        profile_id = request.META.get("HTTP_X_PROFILE_ID", "")
+        if not PROFILE_ID_RE.fullmatch(profile_id):
+            raise errors.ProfileHeaderInvalid()
+        profile = profile_get_for_merchant(merchant=api_key.merchant, profile_id=profile_id)
+        if profile is None:
+            raise errors.Unauthenticated()
+        api_key_touch(api_key=api_key, interval_seconds=settings.VAULT_KEY_LAST_USED_INTERVAL_SECONDS)
+        return ApiPrincipal(merchant=api_key.merchant, profile=profile, api_key=api_key), api_key
+
+    def authenticate_header(self, request) -> str:
+        return "api-key"

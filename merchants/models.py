@@ -1,0 +1,62 @@
+"""Tenancy: a merchant owns profiles and API keys; every vault record belongs to a merchant."""
+
+import re
+
+from django.db import models
+
+from merchants.keys import KEY_PREFIX
+
+PROFILE_ID_RE = re.compile(r"pro_[A-Za-z0-9]{20}", re.ASCII)
+
+
+class Merchant(models.Model):
+    id = models.CharField(primary_key=True, max_length=64)
+    name = models.CharField(max_length=255)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.id})"
+
+
+class Profile(models.Model):
+    id = models.CharField(primary_key=True, max_length=24)
+    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="profiles")
+    name = models.CharField(max_length=255)
+    network_tokenization_enabled = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.id})"
+
+
+class ApiKey(models.Model):
+    """An API key: a public key id plus a secret kept only as a keyed hash (HMAC under a pepper)."""
+
+    key_id = models.CharField(max_length=32, unique=True)
+    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="api_keys")
+    name = models.CharField(max_length=255, blank=True)
+    # `<algorithm>$<digest>`: the algorithm is named so stored digests can be upgraded on use.
+    secret_hash = models.CharField(max_length=128)
+    scopes = models.JSONField(default=list)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at"]
+        verbose_name = "API key"
+
+    def __str__(self) -> str:
+        return f"{self.key_id} ({self.merchant_id})"
+
+    @property
+    def prefix(self) -> str:
+        """The non-secret start of the key, enough to recognise it in a list."""
+        return f"{KEY_PREFIX}{self.key_id}_…"

@@ -1,0 +1,36 @@
+"""Read merchants, profiles and keys."""
+
+from django.utils import timezone
+
+from merchants import keys
+from merchants.models import ApiKey, Merchant, Profile
+
+# Verifying an unknown key id costs the same HMAC as a known one.
+_UNKNOWN_KEY_HASH = f"{keys.HASH_ALGORITHM}${'0' * 64}"
+
+
+def api_key_verify(*, plaintext: str) -> ApiKey | None:
+    """Return the live key that *plaintext* is, or None for an unknown, revoked or expired key."""
+    key_id = keys.parse_key_id(plaintext)
+    if key_id is None:
+        return None
+    api_key = ApiKey.objects.select_related("merchant").filter(key_id=key_id).first()
+    if not keys.key_matches(plaintext, api_key.secret_hash if api_key else _UNKNOWN_KEY_HASH) or api_key is None:
+        return None
+    if api_key.revoked_at is not None:
+        return None
+    if api_key.expires_at is not None and api_key.expires_at <= timezone.now():
+        return None
+    return api_key
+
+
+def profile_get_for_merchant(*, merchant: Merchant, profile_id: str) -> Profile | None:
+    return Profile.objects.filter(merchant=merchant, id=profile_id).first()
+
+
+def merchant_get(*, merchant_id: str) -> Merchant | None:
+    return Merchant.objects.filter(id=merchant_id).first()
+
+
+def api_key_get(*, key_id: str) -> ApiKey | None:
+    return ApiKey.objects.select_related("merchant").filter(key_id=key_id).first()

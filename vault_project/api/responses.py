@@ -1,0 +1,9 @@
+"""Render a VaultError as an HTTP response outside DRF (middleware and Django's error views)."""
+
+from django.http import JsonResponse
+
+from vault_project.api.errors import VaultError
+
+
+def error_response(error: VaultError) -> JsonResponse:
+    return JsonResponse(error.body(), status=error.status_code)

@@ -1,0 +1,34 @@
+"""OpenAPI pieces every vault route shares: the profile header and the error envelope."""
+
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, inline_serializer
+from rest_framework import serializers
+
+PROFILE_HEADER = OpenApiParameter(
+    name="X-Profile-Id",
+    type=str,
+    location=OpenApiParameter.HEADER,
+    required=True,
+    pattern=r"^pro_[A-Za-z0-9]{20}$",
+    description="A profile of the API key's merchant.",
+)
+
+ERROR_ENVELOPE = inline_serializer(
+    name="ErrorEnvelope",
+    fields={
+        "error": inline_serializer(
+            name="ErrorBody",
+            fields={
+                "type": serializers.ChoiceField(choices=["invalid_request", "api"]),
+                "code": serializers.CharField(),
+                "message": serializers.CharField(),
+                "fields": serializers.DictField(child=serializers.CharField(), required=False),
+            },
+        )
+    },
+)
+
+
+def error_responses(*statuses: int) -> dict[int, OpenApiResponse]:
+    """The error answers a route can give, besides those every vault route can."""
+    common = (400, 401, 403, 413, 415, 422, 429, 503)
+    return {status: OpenApiResponse(ERROR_ENVELOPE) for status in sorted({*common, *statuses})}

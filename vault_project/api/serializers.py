@@ -1,0 +1,92 @@
+"""Serializer building blocks shared by the API: strict inputs, upstream timestamps, metadata, addresses."""
+
+import json
+from datetime import UTC, datetime
+
+from django_countries import countries
+from rest_framework import serializers
+
+from tokens.cards import contains_card_number
+
+METADATA_MAX_KEYS = 50
+METADATA_MAX_KEY_LENGTH = 40
+METADATA_MAX_VALUE_LENGTH = 500
+
+
+def iso_ms(value: datetime | None) -> str | None:
+    """Format as upstream does: ISO-8601 UTC with exactly three fractional digits and `Z`."""
+    if value is None:
+        return None
+    value = value.astimezone(UTC)
+    return f"{value:%Y-%m-%dT%H:%M:%S}.{value.microsecond // 1000:03d}Z"
+
+
+class IsoMsDateTimeField(serializers.Field):
+    def to_representation(self, value):
+        return iso_ms(value)
+
+
+class StrictSerializer(serializers.Serializer):
+    """An input serializer that rejects fields it does not declare, as upstream's deny_unknown_fields."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            unknown = [key for key in data if key not in self.fields]
+            if unknown:
+                raise serializers.ValidationError({key: [serializers.ErrorDetail("unknown field", code="unknown_field")] for key in unknown})
+        return super().to_internal_value(data)
+
+
+class MetadataField(serializers.DictField):
+    """Free JSON metadata with the documented limits enforced, and no card numbers in it."""
+
+    default_error_messages = {
+        "too_many_keys": f"At most {METADATA_MAX_KEYS} keys are allowed.",
+        "key_too_long": f"Keys are at most {METADATA_MAX_KEY_LENGTH} characters.",
+        "value_too_long": f"Values are at most {METADATA_MAX_VALUE_LENGTH} characters.",
+        "card_number": "Values must not hold a card number.",
+    }
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("allow_null", True)
+        super().__init__(child=serializers.JSONField(), **kwargs)
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        if len(value) > METADATA_MAX_KEYS:
+            self.fail("too_many_keys")
+        for key, item in value.items():
+            if len(key) > METADATA_MAX_KEY_LENGTH:
+                self.fail("key_too_long")
+            text = item if isinstance(item, str) else json.dumps(item)
+            if len(text) > METADATA_MAX_VALUE_LENGTH:
+                self.fail("value_too_long")
+            if contains_card_number(key) or contains_card_number(text):
+                self.fail("card_number")
+        return value
+
+
+_COUNTRY_CODES = [code for code, _ in countries]
+
+
+class AddressDetailsSerializer(StrictSerializer):
+    """Upstream's AddressDetails: every field optional and nullable."""
+
+    city = serializers.CharField(max_length=50, required=False, allow_null=True)
+    country = serializers.ChoiceField(choices=_COUNTRY_CODES, required=False, allow_null=True)
+    line1 = serializers.CharField(max_length=200, required=False, allow_null=True)
+    line2 = serializers.CharField(max_length=50, required=False, allow_null=True)
+    line3 = serializers.CharField(max_length=50, required=False, allow_null=True)
+    zip = serializers.CharField(max_length=50, required=False, allow_null=True)
+    state = serializers.CharField(max_length=255, required=False, allow_null=True)
+    first_name = serializers.CharField(max_length=255, required=False, allow_null=True)
+    last_name = serializers.CharField(max_length=255, required=False, allow_null=True)
+    origin_zip = serializers.CharField(max_length=50, required=False, allow_null=True)
+
+    def validate(self, attrs):
+        for name, value in attrs.items():
+            if isinstance(value, str) and contains_card_number(value):
+                raise serializers.ValidationError({name: serializers.ErrorDetail("card number", code="card_number")})
+        return {name: attrs.get(name) for name in self.fields}
+

@@ -1,0 +1,26 @@
+"""The base of every vault viewset: the caller and the audit actor, taken from the request."""
+
+from rest_framework.viewsets import ViewSet
+
+from audit.actors import Actor
+from merchants.authentication import ApiPrincipal
+
+
+class VaultViewSet(ViewSet):
+    # action name → scope; an action missing here is refused (see merchants.permissions.HasScope).
+    required_scopes: dict[str, str] = {}
+
+    @property
+    def principal(self) -> ApiPrincipal:
+        return self.request.user
+
+    @property
+    def actor(self) -> Actor:
+        principal = self.principal
+        return Actor(
+            kind="api_key",
+            id=principal.api_key.key_id,
+            merchant_id=principal.merchant.id,
+            request_id=getattr(self.request, "request_id", ""),
+            origin=self.request.META.get("REMOTE_ADDR", "")[:64],
+        )

@@ -1,0 +1,44 @@
+"""Checks the settings module runs on values read from the environment.
+
+Kept apart from settings.py so that tests can call them directly.
+"""
+
+import re
+
+from django.core.exceptions import ImproperlyConfigured
+
+MIN_SECRET_LENGTH = 32
+MIN_DISTINCT_CHARACTERS = 12
+# Values people paste from tutorials; a vault must refuse to start with them.
+_PLACEHOLDER_MARKERS = ("django-insecure", "changeme", "change-me", "secret", "example", "xxxx")
+CELL_ID_RE = re.compile(r"[A-Za-z0-9]{2}", re.ASCII)
+
+
+def check_secret(name: str, value: str | None) -> str:
+    """Return *value* if it is a strong secret, else raise ImproperlyConfigured naming *name*."""
+    if not value:
+        raise ImproperlyConfigured(f"{name} is not set. Generate one with `make env` or see the README.")
+    if len(value) < MIN_SECRET_LENGTH:
+        raise ImproperlyConfigured(f"{name} is too short: use at least {MIN_SECRET_LENGTH} random characters.")
+    if len(set(value)) < MIN_DISTINCT_CHARACTERS:
+        raise ImproperlyConfigured(f"{name} is too weak: it repeats too few characters to be random.")
+    lowered = value.lower()
+    if any(marker in lowered for marker in _PLACEHOLDER_MARKERS):
+        raise ImproperlyConfigured(f"{name} looks like a placeholder: generate a random value.")
+    return value
+
+
+def check_cell_id(value: str) -> str:
+    """Return *value* if it is a two-character alphanumeric cell id."""
+    if not CELL_ID_RE.fullmatch(value):
+        raise ImproperlyConfigured("VAULT_CELL_ID must be exactly two ASCII letters or digits.")
+    return value
+
+
+def check_api_prefixes(values: list[str]) -> list[str]:
+    """Return the upstream-compatible route prefixes; only v1 and v2 exist upstream."""
+    prefixes = [value.strip() for value in values if value.strip()]
+    unknown = sorted(set(prefixes) - {"v1", "v2"})
+    if unknown:
+        raise ImproperlyConfigured(f"VAULT_API_PREFIXES may only name v1 and v2, not {', '.join(unknown)}.")
+    return prefixes

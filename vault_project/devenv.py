@@ -1,0 +1,50 @@
+"""Write a local development `.env` with freshly generated secrets.
+
+Run as `python -m vault_project.devenv [PATH]`. An existing file is kept as it is; only variables it
+lacks are appended, so secrets already in use never change. The file is git-ignored.
+"""
+
+import secrets
+import sys
+from pathlib import Path
+
+
+def fresh_values() -> dict[str, str]:
+    return {
+        "VAULT_ENV": "development",
+        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+        "VAULT_API_KEY_PEPPER": secrets.token_urlsafe(32),
+    }
+
+
+def existing_names(text: str) -> set[str]:
+    names = set()
+    for line in text.splitlines():
+        line = line.strip()
+        if line and not line.startswith("#") and "=" in line:
+            names.add(line.split("=", 1)[0].removeprefix("export ").strip())
+    return names
+
+
+def ensure_env_file(path: Path) -> list[str]:
+    """Create or complete *path*; return the names of the variables written."""
+    text = path.read_text() if path.exists() else "# Local development settings, generated; never commit this file.\n"
+    missing = {name: value for name, value in fresh_values().items() if name not in existing_names(text)}
+    if missing:
+        if not text.endswith("\n"):
+            text += "\n"
+        text += "".join(f"{name}={value}\n" for name, value in missing.items())
+        path.write_text(text)
+        path.chmod(0o600)
+    return list(missing)
+
+
+def main(argv: list[str]) -> None:
+    path = Path(argv[1]) if len(argv) > 1 else Path(__file__).resolve().parent.parent / ".env"
+    written = ensure_env_file(path)
+    if written:
+        print(f"{path}: wrote {', '.join(written)}")
+
+
+if __name__ == "__main__":
+    main(sys.argv)

@@ -1,0 +1,159 @@
+"""Settings for the card vault, read from the environment (and a local `.env` when present).
+
+The module fails closed: there is no default secret, DEBUG is off unless asked for, and a missing
+or weak secret stops start-up with ImproperlyConfigured. See the README's configuration reference.
+"""
+
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+from vault_project.config import check_api_prefixes, check_cell_id, check_secret
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+# Variables already in the process environment win over the file.
+environ.Env.read_env(BASE_DIR / ".env")
+
+VAULT_ENV = env.str("VAULT_ENV", default="production")
+if VAULT_ENV not in ("development", "production"):
+    raise ImproperlyConfigured("VAULT_ENV must be 'development' or 'production'.")
+DEVELOPMENT = VAULT_ENV == "development"
+
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
+if DEBUG and not DEVELOPMENT:
+    raise ImproperlyConfigured("DJANGO_DEBUG may only be switched on with VAULT_ENV=development.")
+
+SECRET_KEY = check_secret("DJANGO_SECRET_KEY", env.str("DJANGO_SECRET_KEY", default=""))
+VAULT_API_KEY_PEPPER = check_secret("VAULT_API_KEY_PEPPER", env.str("VAULT_API_KEY_PEPPER", default=""))
+
+ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost"] if DEVELOPMENT else [])
+if not ALLOWED_HOSTS:
+    raise ImproperlyConfigured("DJANGO_ALLOWED_HOSTS must name the host names the vault is served under.")
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "merchants",
+    "audit",
+    "customers",
+    "tokens",
+]
+
+MIDDLEWARE = [
+    "vault_project.api.middleware.RequestIdMiddleware",
+    "vault_project.api.middleware.BodyLimitMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.middleware.common.CommonMiddleware",
+]
+
+ROOT_URLCONF = "vault_project.urls"
+WSGI_APPLICATION = "vault_project.wsgi.application"
+APPEND_SLASH = False
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+            ],
+        },
+    },
+]
+
+# SQLite is the embedded default; DATABASE_URL=postgres://… selects PostgreSQL.
+DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            # IMMEDIATE takes the write lock up front, so concurrent writers wait instead of failing.
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+            "init_command": "PRAGMA journal_mode=WAL;",
+        }
+    )
+else:
+    DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = False
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+# Serve the bundled docs assets straight from the installed packages: no collectstatic step, no CDN.
+WHITENOISE_USE_FINDERS = True
+
+# --- Security headers and cookies -------------------------------------------------------------
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "no-referrer"
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SECURE = not DEVELOPMENT
+CSRF_COOKIE_SECURE = not DEVELOPMENT
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("VAULT_BEHIND_TLS_PROXY", default=False) else None
+
+# --- Vault knobs ------------------------------------------------------------------------------
+VAULT_CELL_ID = check_cell_id(env.str("VAULT_CELL_ID", default="01"))
+VAULT_API_PREFIXES = check_api_prefixes(env.list("VAULT_API_PREFIXES", default=["v1", "v2"]))
+VAULT_MAX_BODY_BYTES = env.int("VAULT_MAX_BODY_BYTES", default=16 * 1024)
+VAULT_MAX_JSON_DEPTH = env.int("VAULT_MAX_JSON_DEPTH", default=32)
+VAULT_LIST_MAX_LIMIT = 100
+# A key's last_used_at is written at most this often, to keep reads from becoming writes.
+VAULT_KEY_LAST_USED_INTERVAL_SECONDS = 60
+# Django's own guard for the same limit, in case something reads the body before our middleware.
+DATA_UPLOAD_MAX_MEMORY_SIZE = VAULT_MAX_BODY_BYTES
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["merchants.authentication.ApiKeyAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["merchants.permissions.HasScope"],
+    "DEFAULT_PARSER_CLASSES": ["vault_project.api.parsers.StrictJSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "vault_project.api.negotiation.JSONOnlyNegotiation",
+    "DEFAULT_METADATA_CLASS": None,
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "vault_project.api.exception_handler.handle_exception",
+    "UNAUTHENTICATED_USER": None,
+    "UNAUTHENTICATED_TOKEN": None,
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Card Vault API",
+    "DESCRIPTION": (
+        "Server-to-server card tokenization, wire-compatible with the Hyperswitch Vault API. "
+        "Every vault route needs an API key (`Authorization: api-key=<key>` or `api-key: <key>`) "
+        "and an `X-Profile-Id` header."
+    ),
+    "VERSION": "0.1.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {},
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env.str("VAULT_LOG_LEVEL", default="INFO")},
+    "loggers": {
+        # Django's request logger prints request details on 4xx/5xx; our handler logs what is needed.
+        "django.request": {"level": "ERROR", "propagate": True},
+    },
+}
