@@ -93,7 +93,6 @@ USE_I18N = False
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
 # Serve the bundled docs assets straight from the installed packages: no collectstatic step, no CDN.
 WHITENOISE_USE_FINDERS = True
 

@@ -4,6 +4,8 @@ import json
 from datetime import UTC, datetime
 
 from django_countries import countries
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from tokens.cards import contains_card_number
@@ -21,6 +23,7 @@ def iso_ms(value: datetime | None) -> str | None:
     return f"{value:%Y-%m-%dT%H:%M:%S}.{value.microsecond // 1000:03d}Z"
 
 
+@extend_schema_field(OpenApiTypes.DATETIME)
 class IsoMsDateTimeField(serializers.Field):
     def to_representation(self, value):
         return iso_ms(value)
