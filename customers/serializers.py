@@ -6,14 +6,23 @@ from rest_framework import serializers
 
 from customers.documents import DOCUMENT_TYPES
 from tokens.cards import contains_card_number
-from vault_project.api.serializers import AddressDetailsSerializer, IsoMsDateTimeField, MetadataField, StrictSerializer
+from vault_project.api.serializers import (
+    AddressDetailsSerializer,
+    AsciiIntegerField,
+    EmailField,
+    IsoMsDateTimeField,
+    MetadataField,
+    RegexField,
+    StrictSerializer,
+    TextField,
+)
 
-REFERENCE_ID_RE = re.compile(r"[A-Za-z0-9_-]{1,64}", re.ASCII)
+REFERENCE_ID_RE = re.compile(r"\A[A-Za-z0-9_-]{1,64}\Z", re.ASCII)
 
 
 class DocumentDetailsSerializer(StrictSerializer):
     document_type = serializers.ChoiceField(choices=DOCUMENT_TYPES)
-    document_number = serializers.CharField(max_length=255)
+    document_number = TextField(max_length=255)
 
 
 def _no_card_number(value: str | None) -> str | None:
@@ -25,20 +34,20 @@ def _no_card_number(value: str | None) -> str | None:
 class CustomerFieldsSerializer(StrictSerializer):
     """The fields a customer create and update share."""
 
-    name = serializers.CharField(max_length=255, validators=[_no_card_number])
-    email = serializers.EmailField(max_length=255)
-    phone = serializers.CharField(max_length=255, required=False, allow_null=True)
-    phone_country_code = serializers.CharField(max_length=255, required=False, allow_null=True)
-    description = serializers.CharField(max_length=255, required=False, allow_null=True, validators=[_no_card_number])
+    name = TextField(max_length=255, validators=[_no_card_number])
+    email = EmailField(max_length=255)
+    phone = TextField(max_length=255, required=False, allow_null=True)
+    phone_country_code = TextField(max_length=255, required=False, allow_null=True)
+    description = TextField(max_length=255, required=False, allow_null=True, validators=[_no_card_number])
     default_billing_address = AddressDetailsSerializer(required=False, allow_null=True)
     default_shipping_address = AddressDetailsSerializer(required=False, allow_null=True)
     metadata = MetadataField()
-    tax_registration_id = serializers.CharField(max_length=255, required=False, allow_null=True)
+    tax_registration_id = TextField(max_length=255, required=False, allow_null=True)
     document_details = DocumentDetailsSerializer(required=False, allow_null=True)
 
 
 class CustomerCreateSerializer(CustomerFieldsSerializer):
-    merchant_reference_id = serializers.RegexField(REFERENCE_ID_RE, required=False, allow_null=True)
+    merchant_reference_id = RegexField(REFERENCE_ID_RE, required=False, allow_null=True)
 
 
 class CustomerUpdateSerializer(CustomerFieldsSerializer):
@@ -50,9 +59,9 @@ class CustomerUpdateSerializer(CustomerFieldsSerializer):
 
 
 class CustomerListQuerySerializer(StrictSerializer):
-    offset = serializers.IntegerField(min_value=0, max_value=1_000_000_000, default=0)
-    limit = serializers.IntegerField(min_value=1, max_value=1_000_000_000, default=10)
-    customer_id = serializers.RegexField(REFERENCE_ID_RE, required=False, help_text="filter by merchant_reference_id")
+    offset = AsciiIntegerField(min_value=0, max_value=1_000_000_000, default=0)
+    limit = AsciiIntegerField(min_value=1, max_value=1_000_000_000, default=10)
+    customer_id = RegexField(REFERENCE_ID_RE, required=False, help_text="filter by merchant_reference_id")
 
 
 class CustomerSerializer(serializers.Serializer):

@@ -6,6 +6,7 @@ invalid UTF-8, and the non-standard NaN and Infinity constants.
 """
 
 import json
+import math
 from typing import Any
 
 from django.conf import settings
@@ -29,6 +30,13 @@ def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 def _reject_constant(name: str) -> Any:
     raise ValueError(name)
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(text)
+    return value
 
 
 def json_depth(text: str) -> int:
@@ -72,7 +80,9 @@ def parse_strict_json(raw: bytes) -> Any:
     if json_depth(text) > settings.VAULT_MAX_JSON_DEPTH:
         raise InvalidRequest(f"Request body is nested deeper than {settings.VAULT_MAX_JSON_DEPTH} levels")
     try:
-        value = json.loads(text, object_pairs_hook=_reject_duplicates, parse_constant=_reject_constant)
+        value = json.loads(
+            text, object_pairs_hook=_reject_duplicates, parse_constant=_reject_constant, parse_float=_finite_float
+        )
     except DuplicateKey:
         raise InvalidRequest("Request body repeats a key within one object") from None
     except (ValueError, RecursionError):

@@ -1,6 +1,7 @@
 """Serializer building blocks shared by the API: strict inputs, upstream timestamps, metadata, addresses."""
 
 import json
+import re
 from datetime import UTC, datetime
 
 from django_countries import countries
@@ -27,6 +28,39 @@ def iso_ms(value: datetime | None) -> str | None:
 class IsoMsDateTimeField(serializers.Field):
     def to_representation(self, value):
         return iso_ms(value)
+
+
+class _StringOnly:
+    """Refuse numbers and booleans where upstream expects a JSON string (DRF would coerce them)."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class TextField(_StringOnly, serializers.CharField):
+    pass
+
+
+class EmailField(_StringOnly, serializers.EmailField):
+    pass
+
+
+class RegexField(_StringOnly, serializers.RegexField):
+    pass
+
+
+_ASCII_INT = re.compile(r"-?[0-9]{1,12}", re.ASCII)
+
+
+class AsciiIntegerField(serializers.IntegerField):
+    """An integer from JSON or a query string, in ASCII digits only (int() would take other scripts)."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not (isinstance(data, int) or (isinstance(data, str) and _ASCII_INT.fullmatch(data))):
+            self.fail("invalid")
+        return super().to_internal_value(data)
 
 
 class StrictSerializer(serializers.Serializer):
@@ -76,16 +110,16 @@ _COUNTRY_CODES = [code for code, _ in countries]
 class AddressDetailsSerializer(StrictSerializer):
     """Upstream's AddressDetails: every field optional and nullable."""
 
-    city = serializers.CharField(max_length=50, required=False, allow_null=True)
+    city = TextField(max_length=50, required=False, allow_null=True)
     country = serializers.ChoiceField(choices=_COUNTRY_CODES, required=False, allow_null=True)
-    line1 = serializers.CharField(max_length=200, required=False, allow_null=True)
-    line2 = serializers.CharField(max_length=50, required=False, allow_null=True)
-    line3 = serializers.CharField(max_length=50, required=False, allow_null=True)
-    zip = serializers.CharField(max_length=50, required=False, allow_null=True)
-    state = serializers.CharField(max_length=255, required=False, allow_null=True)
-    first_name = serializers.CharField(max_length=255, required=False, allow_null=True)
-    last_name = serializers.CharField(max_length=255, required=False, allow_null=True)
-    origin_zip = serializers.CharField(max_length=50, required=False, allow_null=True)
+    line1 = TextField(max_length=200, required=False, allow_null=True)
+    line2 = TextField(max_length=50, required=False, allow_null=True)
+    line3 = TextField(max_length=50, required=False, allow_null=True)
+    zip = TextField(max_length=50, required=False, allow_null=True)
+    state = TextField(max_length=255, required=False, allow_null=True)
+    first_name = TextField(max_length=255, required=False, allow_null=True)
+    last_name = TextField(max_length=255, required=False, allow_null=True)
+    origin_zip = TextField(max_length=50, required=False, allow_null=True)
 
     def validate(self, attrs):
         for name, value in attrs.items():

@@ -4,11 +4,18 @@ from rest_framework.viewsets import ViewSet
 
 from audit.actors import Actor
 from merchants.authentication import ApiPrincipal
+from vault_project.api import errors
 
 
 class VaultViewSet(ViewSet):
     # action name → scope; an action missing here is refused (see merchants.permissions.HasScope).
     required_scopes: dict[str, str] = {}
+
+    def initial(self, request, *args, **kwargs):
+        # A method the route does not offer is 405 for everyone, before keys and scopes are checked.
+        if request.method.lower() not in self.action_map:
+            raise errors.MethodNotAllowed()
+        super().initial(request, *args, **kwargs)
 
     @property
     def principal(self) -> ApiPrincipal:
