@@ -21,7 +21,9 @@ def customer_get(*, merchant: Merchant, customer_id: str, for_update: bool = Fal
     return customer
 
 
-def customer_list(*, merchant: Merchant, offset: int, limit: int, merchant_reference_id: str | None = None) -> list[Customer]:
+def customer_list(
+    *, merchant: Merchant, offset: int, limit: int, merchant_reference_id: str | None = None
+) -> list[Customer]:
     """Return a page of the merchant's live customers, newest first."""
     queryset = Customer.objects.filter(merchant=merchant, status=Customer.Status.ACTIVE)
     if merchant_reference_id is not None:

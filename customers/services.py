@@ -35,9 +35,7 @@ def customer_create(*, actor: Actor, merchant: Merchant, profile: Profile, data:
         raise errors.DuplicateCustomer()
     try:
         with transaction.atomic():
-            customer = Customer.objects.create(
-                id=new_global_id("cus"), merchant=merchant, profile=profile, **data
-            )
+            customer = Customer.objects.create(id=new_global_id("cus"), merchant=merchant, profile=profile, **data)
             audit_record(actor=actor, action="customer.create", object_type="customer", object_id=customer.id)
     except IntegrityError:
         # Two creates raced for one reference id; the unique constraint let only one through.
@@ -69,8 +67,14 @@ def customer_delete(*, actor: Actor, merchant: Merchant, customer_id: str) -> Cu
         customer = customer_get(merchant=merchant, customer_id=customer_id, for_update=True)
         for field in ("name", "email", "phone", "phone_country_code", "description", "tax_registration_id"):
             setattr(customer, field, REDACTED)
-        for field in ("default_billing_address", "default_shipping_address", "metadata", "document_details",
-                      "connector_customer_ids", "default_payment_method_id"):
+        for field in (
+            "default_billing_address",
+            "default_shipping_address",
+            "metadata",
+            "document_details",
+            "connector_customer_ids",
+            "default_payment_method_id",
+        ):
             setattr(customer, field, None)
         customer.status = Customer.Status.REDACTED
         customer.save()

@@ -35,12 +35,16 @@ class IssuedKey:
 @transaction.atomic
 def merchant_create(*, actor: Actor, name: str) -> Merchant:
     merchant = Merchant.objects.create(id=f"mer_{_random_suffix(20)}", name=name)
-    audit_record(actor=actor, action="merchant.create", object_type="merchant", object_id=merchant.id, merchant_id=merchant.id)
+    audit_record(
+        actor=actor, action="merchant.create", object_type="merchant", object_id=merchant.id, merchant_id=merchant.id
+    )
     return merchant
 
 
 @transaction.atomic
-def profile_create(*, actor: Actor, merchant: Merchant, name: str, network_tokenization_enabled: bool = False) -> Profile:
+def profile_create(
+    *, actor: Actor, merchant: Merchant, name: str, network_tokenization_enabled: bool = False
+) -> Profile:
     profile = Profile.objects.create(
         id=f"pro_{_random_suffix(20)}",
         merchant=merchant,

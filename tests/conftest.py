@@ -49,8 +49,16 @@ class VaultClient:
         headers.update(extra or {})
         return headers
 
-    def request(self, method: str, path: str, body: Any = None, *, raw: bytes | str | None = None,
-                content_type: str = "application/json", headers: dict[str, str] | None = None):
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        raw: bytes | str | None = None,
+        content_type: str = "application/json",
+        headers: dict[str, str] | None = None,
+    ):
         data = raw if raw is not None else (json.dumps(body) if body is not None else "")
         return self.client.generic(method, path, data=data, content_type=content_type, headers=self.headers(headers))
 

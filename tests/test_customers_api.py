@@ -10,9 +10,21 @@ from tests.conftest import CUSTOMER_BODY, assert_error, create_customer
 from tests.routes import SPELLINGS, customer_routes
 
 CUSTOMER_KEYS = {
-    "id", "merchant_reference_id", "connector_customer_ids", "name", "email", "phone", "phone_country_code",
-    "description", "default_billing_address", "default_shipping_address", "created_at", "metadata",
-    "default_payment_method_id", "tax_registration_id", "document_details",
+    "id",
+    "merchant_reference_id",
+    "connector_customer_ids",
+    "name",
+    "email",
+    "phone",
+    "phone_country_code",
+    "description",
+    "default_billing_address",
+    "default_shipping_address",
+    "created_at",
+    "metadata",
+    "default_payment_method_id",
+    "tax_registration_id",
+    "document_details",
 }
 ISO_MS = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z")
 ADDRESS = {"city": "Lisbon", "country": "PT", "line1": "Rua 1", "zip": "1000-001", "first_name": "Ada"}
@@ -45,8 +57,16 @@ def test_create_returns_the_full_customer_shape(api, tenant, spelling):
     assert ISO_MS.fullmatch(body["created_at"])
     assert body["merchant_reference_id"] == "cust-001"
     assert body["default_billing_address"] == {
-        "city": "Lisbon", "country": "PT", "line1": "Rua 1", "line2": None, "line3": None, "zip": "1000-001",
-        "state": None, "first_name": "Ada", "last_name": None, "origin_zip": None,
+        "city": "Lisbon",
+        "country": "PT",
+        "line1": "Rua 1",
+        "line2": None,
+        "line3": None,
+        "zip": "1000-001",
+        "state": None,
+        "first_name": "Ada",
+        "last_name": None,
+        "origin_zip": None,
     }
     assert body["metadata"] == {"tier": "gold", "visits": 3}
     assert body["document_details"] == {"document_type": "cpf", "document_number": "529.982.247-25"}

@@ -60,7 +60,9 @@ def test_bad_keys_get_one_identical_401(tenant, customer, spelling, operation, m
 
 
 @pytest.mark.parametrize(("spelling", "operation", "method", "path"), ROUTES, ids=ROUTE_IDS)
-@pytest.mark.parametrize("profile_header", [None, "", "pro_short", "pro_" + "a" * 21, "PRO_" + "a" * 20, "pro_" + "é" * 20])
+@pytest.mark.parametrize(
+    "profile_header", [None, "", "pro_short", "pro_" + "a" * 21, "PRO_" + "a" * 20, "pro_" + "é" * 20]
+)
 def test_missing_or_malformed_profile_is_422(tenant, customer, spelling, operation, method, path, profile_header):
     client = VaultClient(tenant.key, None)
     headers = {} if profile_header is None else {"X-Profile-Id": profile_header}
@@ -84,8 +86,12 @@ def test_another_merchants_profile_is_401(tenant, other_tenant, customer, spelli
 ITEM_ROUTES = [route for route in ROUTES if "{id}" in route[3]]
 
 
-@pytest.mark.parametrize(("spelling", "operation", "method", "path"), ITEM_ROUTES, ids=[f"{r[2]} {r[3]}" for r in ITEM_ROUTES])
-def test_another_merchants_customer_is_404_like_an_unknown_id(api, other_api, customer, spelling, operation, method, path):
+@pytest.mark.parametrize(
+    ("spelling", "operation", "method", "path"), ITEM_ROUTES, ids=[f"{r[2]} {r[3]}" for r in ITEM_ROUTES]
+)
+def test_another_merchants_customer_is_404_like_an_unknown_id(
+    api, other_api, customer, spelling, operation, method, path
+):
     before_row = Customer.objects.values().get(id=customer["id"])
     before = stored_counts()
     foreign = assert_error(run(other_api, method, path, customer["id"], operation), 404, "HE_02")

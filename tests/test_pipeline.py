@@ -83,7 +83,9 @@ def test_chunked_body_over_the_limit_is_413(tenant, settings):
 
 
 def test_chunked_body_within_the_limit_is_read(tenant):
-    status, _, payload = wsgi_call({"HTTP_TRANSFER_ENCODING": "chunked", **auth_environ(tenant)}, json.dumps(CUSTOMER_BODY).encode())
+    status, _, payload = wsgi_call(
+        {"HTTP_TRANSFER_ENCODING": "chunked", **auth_environ(tenant)}, json.dumps(CUSTOMER_BODY).encode()
+    )
     assert status.startswith("200"), payload
     assert json.loads(payload)["name"] == CUSTOMER_BODY["name"]
 

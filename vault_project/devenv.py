@@ -43,7 +43,7 @@ def main(argv: list[str]) -> None:
     path = Path(argv[1]) if len(argv) > 1 else Path(__file__).resolve().parent.parent / ".env"
     written = ensure_env_file(path)
     if written:
-        print(f"{path}: wrote {', '.join(written)}")
+        print(f"{path}: wrote {', '.join(written)}")  # noqa: T201 - a command-line script
 
 
 if __name__ == "__main__":

@@ -103,7 +103,9 @@ X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = not DEVELOPMENT
 CSRF_COOKIE_SECURE = not DEVELOPMENT
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("VAULT_BEHIND_TLS_PROXY", default=False) else None
+SECURE_PROXY_SSL_HEADER = (
+    ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("VAULT_BEHIND_TLS_PROXY", default=False) else None
+)
 
 # --- Vault knobs ------------------------------------------------------------------------------
 VAULT_CELL_ID = check_cell_id(env.str("VAULT_CELL_ID", default="01"))

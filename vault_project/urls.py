@@ -7,7 +7,9 @@ from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
 from customers import urls as customer_urls
 
 urlpatterns = [
-    path("openapi.json", SpectacularJSONAPIView.as_view(authentication_classes=[], permission_classes=[]), name="openapi"),
+    path(
+        "openapi.json", SpectacularJSONAPIView.as_view(authentication_classes=[], permission_classes=[]), name="openapi"
+    ),
     path(
         "docs",
         SpectacularSwaggerView.as_view(url_name="openapi", authentication_classes=[], permission_classes=[]),

@@ -58,7 +58,9 @@ class AsciiIntegerField(serializers.IntegerField):
     """An integer from JSON or a query string, in ASCII digits only (int() would take other scripts)."""
 
     def to_internal_value(self, data):
-        if isinstance(data, bool) or not (isinstance(data, int) or (isinstance(data, str) and _ASCII_INT.fullmatch(data))):
+        if isinstance(data, bool) or not (
+            isinstance(data, int) or (isinstance(data, str) and _ASCII_INT.fullmatch(data))
+        ):
             self.fail("invalid")
         return super().to_internal_value(data)
 
@@ -70,7 +72,9 @@ class StrictSerializer(serializers.Serializer):
         if isinstance(data, dict):
             unknown = [key for key in data if key not in self.fields]
             if unknown:
-                raise serializers.ValidationError({key: [serializers.ErrorDetail("unknown field", code="unknown_field")] for key in unknown})
+                raise serializers.ValidationError(
+                    {key: [serializers.ErrorDetail("unknown field", code="unknown_field")] for key in unknown}
+                )
         return super().to_internal_value(data)
 
 
@@ -126,4 +130,3 @@ class AddressDetailsSerializer(StrictSerializer):
             if isinstance(value, str) and contains_card_number(value):
                 raise serializers.ValidationError({name: serializers.ErrorDetail("card number", code="card_number")})
         return {name: attrs.get(name) for name in self.fields}
-

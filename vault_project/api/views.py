@@ -20,4 +20,3 @@ def route_not_found(request: HttpRequest, exception: Exception | None = None) ->
 
 def server_error(request: HttpRequest) -> JsonResponse:
     return error_response(errors.InternalError())
-

@@ -1,7 +1,7 @@
 """Options and output shared by the operator commands."""
 
 import json
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.core.management.base import CommandError
 from django.utils import timezone
@@ -36,7 +36,7 @@ def expiry_from(options) -> datetime | None:
         value = parse_datetime(options["expires_at"])
         if value is None:
             raise CommandError("--expires-at must be an ISO-8601 date and time")
-        return value if timezone.is_aware(value) else timezone.make_aware(value, timezone.UTC)
+        return value if timezone.is_aware(value) else timezone.make_aware(value, UTC)
     return None
 
 

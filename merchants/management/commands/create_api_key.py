@@ -41,7 +41,13 @@ class Command(BaseCommand):
         emit(
             self,
             options,
-            {"merchant_id": merchant.id, "key_id": key.key_id, "api_key": issued.plaintext, "scopes": key.scopes, "expires_at": expires},
+            {
+                "merchant_id": merchant.id,
+                "key_id": key.key_id,
+                "api_key": issued.plaintext,
+                "scopes": key.scopes,
+                "expires_at": expires,
+            },
             [
                 f"key_id:     {key.key_id}",
                 f"api_key:    {issued.plaintext}",
