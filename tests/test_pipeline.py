@@ -5,7 +5,9 @@ import json
 import sys
 
 import pytest
+from django.core import signals
 from django.core.handlers.wsgi import WSGIHandler
+from django.db import close_old_connections
 from django.test import override_settings
 
 from tests.conftest import CUSTOMER_BODY, VaultClient, assert_error, stored_counts
@@ -36,8 +38,16 @@ def wsgi_call(environ_extra: dict, body: bytes) -> tuple[str, dict[str, str], by
     def start_response(status, headers, exc_info=None):
         captured["status"], captured["headers"] = status, dict(headers)
 
-    chunks = WSGIHandler()(environ, start_response)
-    payload = b"".join(chunks)
+    # As Django's test client does: keep the test's database connection open across the request.
+    for signal in (signals.request_started, signals.request_finished):
+        signal.disconnect(close_old_connections)
+    try:
+        chunks = WSGIHandler()(environ, start_response)
+        payload = b"".join(chunks)
+        chunks.close()
+    finally:
+        for signal in (signals.request_started, signals.request_finished):
+            signal.connect(close_old_connections)
     return captured["status"], captured["headers"], payload
 
 
