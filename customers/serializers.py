@@ -53,6 +53,8 @@ class CustomerCreateSerializer(CustomerFieldsSerializer):
 class CustomerUpdateSerializer(CustomerFieldsSerializer):
     """Every field optional (as upstream's code); the reference id is not updatable."""
 
+    default_payment_method_id = TextField(required=False, allow_null=True)
+
     def __init__(self, *args, **kwargs):
         kwargs["partial"] = True
         super().__init__(*args, **kwargs)

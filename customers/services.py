@@ -10,6 +10,8 @@ from customers.documents import document_valid
 from customers.models import Customer
 from customers.selectors import customer_get
 from merchants.models import Merchant, Profile
+from tokens.selectors import payment_method_get
+from tokens.services import payment_methods_delete_for_customer
 from vault_project.api import errors
 from vault_project.ids import new_global_id
 
@@ -19,6 +21,16 @@ REDACTED = "Redacted"
 def _check_document(document: dict[str, Any] | None) -> None:
     if document and not document_valid(document["document_type"], document["document_number"]):
         raise errors.InvalidValue("Invalid value provided:document_details")
+
+
+def _check_default_payment_method(customer: Customer, payment_method_id: str) -> None:
+    """The default must be an active payment method of this very customer."""
+    try:
+        payment_method = payment_method_get(merchant=customer.merchant, payment_method_id=payment_method_id)
+    except (errors.NotFound, errors.InvalidRequest):
+        payment_method = None
+    if payment_method is None or payment_method.customer_id != customer.id:
+        raise errors.PreconditionFailed("The payment_method_id is not valid")
 
 
 def _reference_taken(*, merchant: Merchant, reference: str) -> bool:
@@ -48,6 +60,8 @@ def customer_update(*, actor: Actor, merchant: Merchant, customer_id: str, data:
     _check_document(data.get("document_details"))
     with transaction.atomic():
         customer = customer_get(merchant=merchant, customer_id=customer_id, for_update=True)
+        if data.get("default_payment_method_id") is not None:
+            _check_default_payment_method(customer, data["default_payment_method_id"])
         for field, value in data.items():
             setattr(customer, field, value)
         customer.save()
@@ -65,6 +79,7 @@ def customer_delete(*, actor: Actor, merchant: Merchant, customer_id: str) -> Cu
     """Redact a customer: personal data replaced, addresses and metadata dropped, status redacted."""
     with transaction.atomic():
         customer = customer_get(merchant=merchant, customer_id=customer_id, for_update=True)
+        payment_methods_delete_for_customer(actor=actor, customer=customer)
         for field in ("name", "email", "phone", "phone_country_code", "description", "tax_registration_id"):
             setattr(customer, field, REDACTED)
         for field in (

@@ -13,6 +13,8 @@ from customers.serializers import (
     CustomerUpdateSerializer,
 )
 from merchants import scopes
+from tokens.selectors import payment_methods_of_customer
+from tokens.serializers import SavedListQuerySerializer, SavedPaymentMethodsSerializer
 from vault_project.api.schema import PROFILE_HEADER, error_responses
 from vault_project.api.viewsets import VaultViewSet
 
@@ -35,7 +37,7 @@ from vault_project.api.viewsets import VaultViewSet
         responses={200: CustomerSerializer, **error_responses(404)},
     ),
     destroy=extend_schema(
-        summary="Delete (redact) a customer",
+        summary="Delete (redact) a customer and every payment method it has",
         responses={200: CustomerDeleteSerializer, **error_responses(404)},
     ),
 )
@@ -47,6 +49,7 @@ class CustomerViewSet(VaultViewSet):
         "retrieve": scopes.CUSTOMERS_READ,
         "update": scopes.CUSTOMERS_WRITE,
         "destroy": scopes.CUSTOMERS_WRITE,
+        "saved_payment_methods": scopes.PAYMENT_METHODS_READ,
     }
 
     def create(self, request):
@@ -92,4 +95,24 @@ class CustomerViewSet(VaultViewSet):
                     "payment_methods_deleted": True,
                 }
             ).data
+        )
+
+    @extend_schema(
+        summary="List a customer's saved payment methods",
+        parameters=[SavedListQuerySerializer],
+        responses={200: SavedPaymentMethodsSerializer, **error_responses(404)},
+        tags=["payment methods"],
+    )
+    def saved_payment_methods(self, request, customer_id: str):
+        query = SavedListQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        customer = selectors.customer_get(merchant=self.principal.merchant, customer_id=customer_id)
+        payment_methods = payment_methods_of_customer(
+            customer=customer,
+            offset=query.validated_data["offset"],
+            limit=min(query.validated_data["limit"], settings.VAULT_LIST_MAX_LIMIT),
+        )
+        context = {"default_payment_method_id": customer.default_payment_method_id}
+        return Response(
+            SavedPaymentMethodsSerializer({"customer_payment_methods": payment_methods}, context=context).data
         )

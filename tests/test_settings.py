@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from vault_project.config import check_api_prefixes, check_cell_id, check_secret
+from vault_project.config import check_api_prefixes, check_cell_id, check_secret, parse_keyring
 from vault_project.devenv import ensure_env_file
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -81,7 +81,13 @@ def test_cell_id_and_prefixes_are_checked():
 
 def test_devenv_writes_fresh_secrets_once(tmp_path):
     path = tmp_path / ".env"
-    assert set(ensure_env_file(path)) == {"VAULT_ENV", "DJANGO_SECRET_KEY", "VAULT_API_KEY_PEPPER"}
+    assert set(ensure_env_file(path)) == {
+        "VAULT_ENV",
+        "DJANGO_SECRET_KEY",
+        "VAULT_API_KEY_PEPPER",
+        "VAULT_KEYRING",
+        "VAULT_FINGERPRINT_KEYS",
+    }
     first = path.read_text()
     assert ensure_env_file(path) == []
     assert path.read_text() == first
@@ -89,6 +95,8 @@ def test_devenv_writes_fresh_secrets_once(tmp_path):
     values = dict(line.split("=", 1) for line in first.splitlines() if "=" in line and not line.startswith("#"))
     check_secret("DJANGO_SECRET_KEY", values["DJANGO_SECRET_KEY"])
     check_secret("VAULT_API_KEY_PEPPER", values["VAULT_API_KEY_PEPPER"])
+    parse_keyring("VAULT_KEYRING", values["VAULT_KEYRING"])
+    parse_keyring("VAULT_FINGERPRINT_KEYS", values["VAULT_FINGERPRINT_KEYS"])
     other = tmp_path / "other.env"
     ensure_env_file(other)
     assert (
@@ -100,5 +108,50 @@ def test_devenv_writes_fresh_secrets_once(tmp_path):
 def test_devenv_completes_an_existing_file_without_touching_it(tmp_path):
     path = tmp_path / ".env"
     path.write_text(f"DJANGO_SECRET_KEY={STRONG}\n")
-    assert set(ensure_env_file(path)) == {"VAULT_ENV", "VAULT_API_KEY_PEPPER"}
+    assert set(ensure_env_file(path)) == {
+        "VAULT_ENV",
+        "VAULT_API_KEY_PEPPER",
+        "VAULT_KEYRING",
+        "VAULT_FINGERPRINT_KEYS",
+    }
     assert path.read_text().startswith(f"DJANGO_SECRET_KEY={STRONG}\n")
+
+
+def _key(byte_offset: int = 0) -> str:
+    import base64
+
+    return base64.b64encode(bytes((i * 7 + byte_offset) % 256 for i in range(32))).decode()
+
+
+def test_keyring_parses_versions():
+    ring = parse_keyring("K", f"1:{_key()}, 2:{_key(1)}")
+    assert sorted(ring) == ["1", "2"] and all(len(v) == 32 for v in ring.values())
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        ("", "not set"),
+        ("nocolon", "version number"),
+        ("x:abcd", "version number"),
+        ("1:not base64!!", "base64"),
+        ("1:" + "QUFB" * 4, "32 bytes"),
+        ("1:" + "A" * 43 + "=", "too weak"),
+        (f"1:{_key()},1:{_key(1)}", "appears twice"),
+        (f"1:{_key()},2:{_key()}", "same key material"),
+    ],
+)
+def test_bad_keyrings_are_refused(value, reason):
+    with pytest.raises(ImproperlyConfigured, match=reason):
+        parse_keyring("VAULT_KEYRING", value)
+
+
+@pytest.mark.parametrize("name", ["VAULT_KEYRING", "VAULT_FINGERPRINT_KEYS"])
+def test_start_up_fails_without_keys(name):
+    result = start_django(**{name: ""})
+    assert result.returncode != 0 and name in result.stderr
+
+
+def test_start_up_fails_when_the_active_kek_is_unknown():
+    result = start_django(VAULT_ACTIVE_KEK="99")
+    assert result.returncode != 0 and "VAULT_ACTIVE_KEK" in result.stderr

@@ -3,6 +3,8 @@
 Kept apart from settings.py so that tests can call them directly.
 """
 
+import base64
+import binascii
 import re
 
 from django.core.exceptions import ImproperlyConfigured
@@ -42,3 +44,37 @@ def check_api_prefixes(values: list[str]) -> list[str]:
     if unknown:
         raise ImproperlyConfigured(f"VAULT_API_PREFIXES may only name v1 and v2, not {', '.join(unknown)}.")
     return prefixes
+
+
+KEY_BYTES = 32
+_KEY_VERSION_RE = re.compile(r"[0-9]{1,6}", re.ASCII)
+
+
+def parse_keyring(name: str, value: str | None) -> dict[str, bytes]:
+    """Parse `version:base64key,…` into {version: 32-byte key}; refuse anything missing or weak."""
+    if not value:
+        raise ImproperlyConfigured(f"{name} is not set. Generate one with `make env` or see the README.")
+    keyring: dict[str, bytes] = {}
+    for entry in value.split(","):
+        version, sep, encoded = entry.strip().partition(":")
+        if not sep or not _KEY_VERSION_RE.fullmatch(version):
+            raise ImproperlyConfigured(f"{name}: each entry must read `<version number>:<base64 key>`.")
+        text = encoded.strip().replace("-", "+").replace("_", "/")
+        try:
+            material = base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
+        except (binascii.Error, ValueError):
+            raise ImproperlyConfigured(f"{name}: key version {version} is not valid base64.") from None
+        if len(material) != KEY_BYTES:
+            raise ImproperlyConfigured(f"{name}: key version {version} must be {KEY_BYTES} bytes (256 bits).")
+        if len(set(material)) < 16:
+            raise ImproperlyConfigured(f"{name}: key version {version} is too weak to be random.")
+        if str(int(version)) in keyring:
+            raise ImproperlyConfigured(f"{name}: key version {version} appears twice.")
+        if material in keyring.values():
+            raise ImproperlyConfigured(f"{name}: two versions share the same key material.")
+        keyring[str(int(version))] = material
+    return keyring
+
+
+def newest_version(keyring: dict[str, bytes]) -> str:
+    return max(keyring, key=int)

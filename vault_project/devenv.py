@@ -4,6 +4,7 @@ Run as `python -m vault_project.devenv [PATH]`. An existing file is kept as it i
 lacks are appended, so secrets already in use never change. The file is git-ignored.
 """
 
+import base64
 import secrets
 import sys
 from pathlib import Path
@@ -14,7 +15,14 @@ def fresh_values() -> dict[str, str]:
         "VAULT_ENV": "development",
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
         "VAULT_API_KEY_PEPPER": secrets.token_urlsafe(32),
+        "VAULT_KEYRING": f"1:{new_key()}",
+        "VAULT_FINGERPRINT_KEYS": f"1:{new_key()}",
     }
+
+
+def new_key() -> str:
+    """A 256-bit key, base64-encoded, as the keyring settings expect."""
+    return base64.b64encode(secrets.token_bytes(32)).decode()
 
 
 def existing_names(text: str) -> set[str]:

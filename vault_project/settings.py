@@ -9,7 +9,7 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
-from vault_project.config import check_api_prefixes, check_cell_id, check_secret
+from vault_project.config import check_api_prefixes, check_cell_id, check_secret, newest_version, parse_keyring
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -28,6 +28,15 @@ if DEBUG and not DEVELOPMENT:
 
 SECRET_KEY = check_secret("DJANGO_SECRET_KEY", env.str("DJANGO_SECRET_KEY", default=""))
 VAULT_API_KEY_PEPPER = check_secret("VAULT_API_KEY_PEPPER", env.str("VAULT_API_KEY_PEPPER", default=""))
+# Key-encryption keys (KEKs) that wrap each card's data key, by version; the newest encrypts.
+VAULT_KEYRING = parse_keyring("VAULT_KEYRING", env.str("VAULT_KEYRING", default=""))
+VAULT_ACTIVE_KEK = env.str("VAULT_ACTIVE_KEK", default=newest_version(VAULT_KEYRING))
+if VAULT_ACTIVE_KEK not in VAULT_KEYRING:
+    raise ImproperlyConfigured("VAULT_ACTIVE_KEK must name a version present in VAULT_KEYRING.")
+# Keys for card fingerprints (HMAC-SHA256), by version, kept apart from the KEKs; the newest is used.
+VAULT_FINGERPRINT_KEYS = parse_keyring("VAULT_FINGERPRINT_KEYS", env.str("VAULT_FINGERPRINT_KEYS", default=""))
+if set(VAULT_FINGERPRINT_KEYS.values()) & set(VAULT_KEYRING.values()):
+    raise ImproperlyConfigured("VAULT_FINGERPRINT_KEYS must not reuse key material from VAULT_KEYRING.")
 
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost"] if DEVELOPMENT else [])
 if not ALLOWED_HOSTS:
@@ -113,6 +122,8 @@ VAULT_API_PREFIXES = check_api_prefixes(env.list("VAULT_API_PREFIXES", default=[
 VAULT_MAX_BODY_BYTES = env.int("VAULT_MAX_BODY_BYTES", default=16 * 1024)
 VAULT_MAX_JSON_DEPTH = env.int("VAULT_MAX_JSON_DEPTH", default=32)
 VAULT_LIST_MAX_LIMIT = 100
+# How long a `storage_type: volatile` payment method lives, in seconds.
+VAULT_VOLATILE_TTL = env.int("VAULT_VOLATILE_TTL", default=15 * 60)
 # A key's last_used_at is written at most this often, to keep reads from becoming writes.
 VAULT_KEY_LAST_USED_INTERVAL_SECONDS = 60
 # Django's own guard for the same limit, in case something reads the body before our middleware.
@@ -125,7 +136,7 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_CONTENT_NEGOTIATION_CLASS": "vault_project.api.negotiation.JSONOnlyNegotiation",
     "DEFAULT_METADATA_CLASS": None,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "vault_project.api.schema.VaultAutoSchema",
     "EXCEPTION_HANDLER": "vault_project.api.exception_handler.handle_exception",
     "UNAUTHENTICATED_USER": None,
     "UNAUTHENTICATED_TOKEN": None,
@@ -144,7 +155,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {},
+    "ENUM_NAME_OVERRIDES": {
+        "CountryAlpha2": "vault_project.api.serializers.COUNTRY_CODES",
+        "CardSubtype": "tokens.serializers.CARD_SUBTYPES",
+    },
 }
 
 LOGGING = {

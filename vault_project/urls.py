@@ -5,6 +5,7 @@ from django.urls import path
 from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
 
 from customers import urls as customer_urls
+from tokens import urls as payment_method_urls
 
 urlpatterns = [
     path(
@@ -16,9 +17,10 @@ urlpatterns = [
         name="docs",
     ),
     *customer_urls.short_routes(),
+    *payment_method_urls.short_routes(),
 ]
 for _prefix in settings.VAULT_API_PREFIXES:
-    urlpatterns += customer_urls.prefixed_routes(_prefix)
+    urlpatterns += customer_urls.prefixed_routes(_prefix) + payment_method_urls.prefixed_routes(_prefix)
 
 handler400 = "vault_project.api.views.bad_request"
 handler403 = "vault_project.api.views.permission_denied"

@@ -43,9 +43,9 @@ class InvalidValue(VaultError):
     message = "Invalid value provided"
 
 
-class InvalidExpiryOrCvc(VaultError):
+class PreconditionFailed(VaultError):
     code = "IR_16"
-    message = "Invalid card expiry or CVC"
+    message = "Precondition failed"
 
 
 class Unauthenticated(VaultError):
@@ -82,6 +82,12 @@ class UnsupportedMediaType(VaultError):
     status_code = 415
     code = "IR_06"
     message = "Content-Type must be application/json"
+
+
+class UnprocessableRequest(VaultError):
+    status_code = 422
+    code = "IR_06"
+    message = "The request cannot be applied to this resource"
 
 
 class ProfileHeaderInvalid(VaultError):

@@ -22,10 +22,10 @@ logger = logging.getLogger("vault.api")
 _SAFE_FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}", re.ASCII)
 _INDEX = re.compile(r"[0-9]{1,3}", re.ASCII)
 # Validation codes that have a catalogue entry of their own, most specific first.
-_CODE_PRIORITY: tuple[tuple[str, type[errors.VaultError]], ...] = (
-    ("required", errors.MissingField),
-    ("invalid_expiry", errors.InvalidExpiryOrCvc),
-    ("invalid_cvc", errors.InvalidExpiryOrCvc),
+_CODE_PRIORITY: tuple[tuple[str, type[errors.VaultError], str], ...] = (
+    ("required", errors.MissingField, "Missing required param"),
+    ("invalid_expiry", errors.PreconditionFailed, "Invalid card expiry"),
+    ("invalid_cvc", errors.PreconditionFailed, "Invalid card CVC"),
 )
 
 
@@ -60,10 +60,10 @@ def validation_error(detail: Any) -> errors.VaultError:
     fields: dict[str, str] = {}
     for field, code in pairs:
         fields.setdefault(field, code)
-    for code, error_class in _CODE_PRIORITY:
+    for code, error_class, message in _CODE_PRIORITY:
         names = [field for field, field_code in fields.items() if field_code == code]
         if names:
-            return error_class(f"{error_class.message}: {', '.join(names)}", fields=fields)
+            return error_class(f"{message}: {', '.join(names)}", fields=fields)
     return errors.InvalidRequest(f"Invalid value for: {', '.join(fields)}", fields=fields)
 
 

@@ -1,5 +1,6 @@
 """OpenAPI pieces every vault route shares: the profile header and the error envelope."""
 
+from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, inline_serializer
 from rest_framework import serializers
 
@@ -32,3 +33,12 @@ def error_responses(*statuses: int) -> dict[int, OpenApiResponse]:
     """The error answers a route can give, besides those every vault route can."""
     common = (400, 401, 403, 413, 415, 422, 429, 503)
     return {status: OpenApiResponse(ERROR_ENVELOPE) for status in sorted({*common, *statuses})}
+
+
+class VaultAutoSchema(AutoSchema):
+    """Name operations after the route and the viewset action, so one route with two verbs mapped to
+    different actions (retrieve by GET and by POST) and the two spellings never collide."""
+
+    def get_operation_id(self):
+        tokens = [part for part in self.path.strip("/").replace("-", "_").split("/") if not part.startswith("{")]
+        return "_".join([*tokens, getattr(self.view, "action", None) or self.method.lower(), self.method.lower()])

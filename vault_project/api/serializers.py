@@ -108,14 +108,14 @@ class MetadataField(serializers.DictField):
         return value
 
 
-_COUNTRY_CODES = [code for code, _ in countries]
+COUNTRY_CODES = [code for code, _ in countries]
 
 
 class AddressDetailsSerializer(StrictSerializer):
     """Upstream's AddressDetails: every field optional and nullable."""
 
     city = TextField(max_length=50, required=False, allow_null=True)
-    country = serializers.ChoiceField(choices=_COUNTRY_CODES, required=False, allow_null=True)
+    country = serializers.ChoiceField(choices=COUNTRY_CODES, required=False, allow_null=True)
     line1 = TextField(max_length=200, required=False, allow_null=True)
     line2 = TextField(max_length=50, required=False, allow_null=True)
     line3 = TextField(max_length=50, required=False, allow_null=True)

@@ -1,0 +1,71 @@
+"""Payment methods. The card number exists here only sealed (see tokens/crypto.py)."""
+
+from django.db import models
+from django.db.models import Q
+
+from customers.models import Customer
+from merchants.models import Merchant, Profile
+
+
+class PaymentMethod(models.Model):
+    class Status(models.TextChoices):
+        ACTIVE = "active"
+        INACTIVE = "inactive"
+        REDACTED = "redacted"
+
+    class StorageType(models.TextChoices):
+        PERSISTENT = "persistent"
+        VOLATILE = "volatile"
+
+    id = models.CharField(primary_key=True, max_length=64)
+    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="payment_methods")
+    profile = models.ForeignKey(Profile, on_delete=models.PROTECT, related_name="payment_methods")
+    customer = models.ForeignKey(
+        Customer, on_delete=models.PROTECT, related_name="payment_methods", null=True, blank=True
+    )
+    payment_method_type = models.CharField(max_length=32, default="card")
+    payment_method_subtype = models.CharField(max_length=32, null=True, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    storage_type = models.CharField(max_length=16, choices=StorageType.choices)
+    expires_at = models.DateTimeField(null=True, blank=True, db_index=True)
+
+    # The masked view of the card: what PCI DSS allows in clear (BIN, last four, expiry, names).
+    card_isin = models.CharField(max_length=8)
+    last4_digits = models.CharField(max_length=4)
+    expiry_month = models.CharField(max_length=2)
+    expiry_year = models.CharField(max_length=4)
+    card_holder_name = models.CharField(max_length=255, null=True, blank=True)
+    nick_name = models.CharField(max_length=255, null=True, blank=True)
+    card_network = models.CharField(max_length=32, null=True, blank=True)
+    card_issuer = models.CharField(max_length=255, null=True, blank=True)
+    card_type = models.CharField(max_length=32, null=True, blank=True)
+    issuer_country = models.CharField(max_length=2, null=True, blank=True)
+
+    # The card number, sealed; emptied when the payment method is deleted.
+    sealed_card = models.TextField(blank=True)
+    # Also inside sealed_card; a column of its own so rotation can find records by KEK version.
+    kek_version = models.CharField(max_length=8, blank=True, db_index=True)
+    # Keyed HMAC of the number, per merchant; cleared on delete so the card can be vaulted again.
+    card_fingerprint = models.CharField(max_length=80, null=True, blank=True)
+
+    billing = models.JSONField(null=True, blank=True)
+    metadata = models.JSONField(null=True, blank=True)
+    network_transaction_id = models.CharField(max_length=255, null=True, blank=True)
+    acknowledgement_status = models.CharField(max_length=16, null=True, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            # One live payment method per card and customer: concurrent creates of one card yield one row.
+            models.UniqueConstraint(
+                fields=["customer", "card_fingerprint"],
+                condition=Q(status__in=["active", "inactive"], storage_type="persistent"),
+                name="payment_method_card_unique_per_customer",
+            ),
+        ]
+        indexes = [models.Index(fields=["customer", "status", "-id"], name="pm_customer_list")]
+
+    def __str__(self) -> str:
+        return self.id

@@ -1,0 +1,57 @@
+"""Read payment methods, always within one merchant. Expired volatile ones no longer exist."""
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from customers.models import Customer
+from merchants.models import Merchant
+from tokens.models import PaymentMethod
+from vault_project.api import errors
+from vault_project.ids import is_global_id
+
+
+def _live() -> Q:
+    return Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now())
+
+
+def payment_method_lookup(*, merchant: Merchant, payment_method_id: str, for_update: bool = False) -> PaymentMethod:
+    """Return the merchant's payment method in any status (for update and delete), or raise 404."""
+    if not is_global_id(payment_method_id):
+        raise errors.InvalidRequest("Invalid payment method id")
+    queryset: QuerySet[PaymentMethod] = PaymentMethod.objects.filter(_live(), merchant=merchant, id=payment_method_id)
+    if for_update:
+        queryset = queryset.select_for_update()
+    payment_method = queryset.first()
+    if payment_method is None:
+        raise errors.NotFound("Payment method does not exist in our records")
+    return payment_method
+
+
+def payment_method_get(*, merchant: Merchant, payment_method_id: str) -> PaymentMethod:
+    """Return the merchant's active payment method; inactive, deleted or expired ones are 404."""
+    payment_method = payment_method_lookup(merchant=merchant, payment_method_id=payment_method_id)
+    if payment_method.status != PaymentMethod.Status.ACTIVE:
+        raise errors.NotFound("Payment method does not exist in our records")
+    return payment_method
+
+
+def payment_methods_of_customer(*, customer: Customer, offset: int, limit: int) -> list[PaymentMethod]:
+    """A page of the customer's active payment methods, newest first."""
+    queryset = PaymentMethod.objects.filter(
+        _live(), merchant_id=customer.merchant_id, customer=customer, status=PaymentMethod.Status.ACTIVE
+    )
+    return list(queryset.order_by("-id")[offset : offset + limit])
+
+
+def payment_method_duplicate(*, customer: Customer, fingerprint: str, for_update: bool = False) -> PaymentMethod | None:
+    """The customer's live persistent payment method for the same card, if any."""
+    queryset = PaymentMethod.objects.filter(
+        merchant_id=customer.merchant_id,
+        customer=customer,
+        card_fingerprint=fingerprint,
+        storage_type=PaymentMethod.StorageType.PERSISTENT,
+        status__in=[PaymentMethod.Status.ACTIVE, PaymentMethod.Status.INACTIVE],
+    )
+    if for_update:
+        queryset = queryset.select_for_update()
+    return queryset.first()

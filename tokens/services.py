@@ -1,0 +1,192 @@
+"""Vault, reveal, update and delete payment methods. Each act is audited in its own transaction."""
+
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from audit.actors import Actor
+from audit.models import AuditEvent
+from audit.services import audit_record
+from customers.models import Customer
+from customers.selectors import customer_get
+from merchants.models import Merchant, Profile
+from tokens import cards, crypto
+from tokens.crypto import CardSecret
+from tokens.models import PaymentMethod
+from tokens.selectors import payment_method_duplicate, payment_method_get, payment_method_lookup
+from vault_project.api import errors
+from vault_project.ids import new_global_id
+
+
+def _audit(actor: Actor, action: str, payment_method: PaymentMethod, **kwargs: Any) -> None:
+    audit_record(
+        actor=actor,
+        action=action,
+        object_type="payment_method",
+        object_id=payment_method.id,
+        merchant_id=payment_method.merchant_id,
+        **kwargs,
+    )
+
+
+def payment_method_create(*, actor: Actor, merchant: Merchant, profile: Profile, data: dict[str, Any]) -> PaymentMethod:
+    """Vault a card. The same card for the same customer answers the existing payment method."""
+    card = data["payment_method_data"]["card"]
+    secret: CardSecret = card["card_number"]
+    persistent = data["storage_type"] == PaymentMethod.StorageType.PERSISTENT
+    customer = customer_get(merchant=merchant, customer_id=data["customer_id"]) if data.get("customer_id") else None
+    fingerprint = crypto.fingerprint(secret.number, merchant_id=merchant.id)
+    if persistent and customer is not None:
+        existing = payment_method_duplicate(customer=customer, fingerprint=fingerprint)
+        if existing is not None:
+            return _revault(actor=actor, payment_method=existing, card=card)
+    payment_method_id = new_global_id("pm")
+    sealed = crypto.seal(secret, merchant_id=merchant.id, record_id=payment_method_id)
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            payment_method = PaymentMethod.objects.create(
+                id=payment_method_id,
+                merchant=merchant,
+                profile=profile,
+                customer=customer,
+                payment_method_type="card",
+                payment_method_subtype=data.get("payment_method_subtype") or card.get("card_type"),
+                storage_type=data["storage_type"],
+                expires_at=None if persistent else now + timedelta(seconds=settings.VAULT_VOLATILE_TTL),
+                card_isin=cards.isin(secret.number),
+                last4_digits=cards.last4(secret.number),
+                expiry_month=card["card_exp_month"],
+                expiry_year=card["card_exp_year"],
+                card_holder_name=card.get("card_holder_name"),
+                nick_name=card.get("nick_name"),
+                card_network=card.get("card_network") or cards.detect_network(secret.number),
+                card_issuer=card.get("card_issuer"),
+                card_type=card.get("card_type"),
+                issuer_country=card.get("card_issuing_country"),
+                sealed_card=sealed.value,
+                kek_version=sealed.kek_version,
+                card_fingerprint=fingerprint,
+                billing=data.get("billing"),
+                metadata=data.get("metadata"),
+                last_used_at=now,
+            )
+            _audit(actor, "payment_method.create", payment_method, details={"storage_type": data["storage_type"]})
+    except IntegrityError:
+        # A concurrent create of the same card for the same customer won the race: answer its row.
+        existing = payment_method_duplicate(customer=customer, fingerprint=fingerprint) if customer else None
+        if existing is None:
+            raise
+        return _revault(actor=actor, payment_method=existing, card=card)
+    return payment_method
+
+
+def _revault(*, actor: Actor, payment_method: PaymentMethod, card: dict[str, Any]) -> PaymentMethod:
+    """Answer a card vaulted again: a new expiry replaces the stored one; an inactive one is active again."""
+    with transaction.atomic():
+        payment_method = PaymentMethod.objects.select_for_update().get(pk=payment_method.pk)
+        changed = []
+        if (payment_method.expiry_month, payment_method.expiry_year) != (card["card_exp_month"], card["card_exp_year"]):
+            payment_method.expiry_month, payment_method.expiry_year = card["card_exp_month"], card["card_exp_year"]
+            changed += ["expiry_month", "expiry_year"]
+        if payment_method.status == PaymentMethod.Status.INACTIVE:
+            payment_method.status = PaymentMethod.Status.ACTIVE
+            changed.append("status")
+        if changed:
+            payment_method.save(update_fields=[*changed, "updated_at"])
+        _audit(actor, "payment_method.create", payment_method, details={"duplicate": True, "changed": changed})
+    return payment_method
+
+
+def payment_method_reveal(
+    *, actor: Actor, merchant: Merchant, payment_method_id: str, allowed: bool
+) -> tuple[PaymentMethod, CardSecret]:
+    """Decrypt a card for a caller with the reveal scope. Every attempt is audited; no audit, no card."""
+    payment_method = payment_method_get(merchant=merchant, payment_method_id=payment_method_id)
+    if not allowed:
+        with transaction.atomic():
+            _audit(actor, "payment_method.reveal", payment_method, outcome=AuditEvent.Outcome.DENIED)
+        raise errors.ScopeMissing("Access forbidden: revealing card data needs the payment_methods:reveal scope")
+    try:
+        secret = crypto.open_sealed(payment_method.sealed_card, merchant_id=merchant.id, record_id=payment_method.id)
+    except crypto.DecryptionFailed:
+        with transaction.atomic():
+            _audit(actor, "payment_method.reveal", payment_method, outcome=AuditEvent.Outcome.FAILURE)
+        raise errors.InternalError() from None
+    with transaction.atomic():
+        _audit(actor, "payment_method.reveal", payment_method)
+    return payment_method, secret
+
+
+def payment_method_update(
+    *, actor: Actor, merchant: Merchant, payment_method_id: str, data: dict[str, Any]
+) -> PaymentMethod:
+    """Change the holder name, nickname, network transaction id or acknowledgement of a payment method."""
+    with transaction.atomic():
+        payment_method = payment_method_lookup(merchant=merchant, payment_method_id=payment_method_id, for_update=True)
+        if payment_method.status == PaymentMethod.Status.REDACTED:
+            raise errors.UnprocessableRequest("Redacted Payment Method cannot be updated")
+        changes = dict(data.get("payment_method_data", {}).get("card", {}))
+        if "network_transaction_id" in data:
+            changes["network_transaction_id"] = data["network_transaction_id"]
+        if "acknowledgement_status" in data:
+            changes["acknowledgement_status"] = data["acknowledgement_status"]
+            changes["status"] = (
+                PaymentMethod.Status.ACTIVE
+                if data["acknowledgement_status"] == "authenticated"
+                else PaymentMethod.Status.INACTIVE
+            )
+        for field, value in changes.items():
+            setattr(payment_method, field, value)
+        payment_method.save(update_fields=[*changes, "updated_at"])
+        _audit(actor, "payment_method.update", payment_method, details={"fields": sorted(changes)})
+    return payment_method
+
+
+def _redact(payment_method: PaymentMethod) -> None:
+    """Destroy the card data: the ciphertext and its wrapped data key go, not just a flag."""
+    payment_method.status = PaymentMethod.Status.REDACTED
+    payment_method.sealed_card = ""
+    payment_method.kek_version = ""
+    payment_method.card_fingerprint = None
+    payment_method.save(update_fields=["status", "sealed_card", "kek_version", "card_fingerprint", "updated_at"])
+
+
+def payment_method_delete(*, actor: Actor, merchant: Merchant, payment_method_id: str) -> PaymentMethod:
+    with transaction.atomic():
+        payment_method = payment_method_lookup(merchant=merchant, payment_method_id=payment_method_id, for_update=True)
+        if payment_method.status == PaymentMethod.Status.REDACTED:
+            raise errors.AlreadyRedacted("Payment method has already been redacted")
+        _redact(payment_method)
+        _audit(actor, "payment_method.delete", payment_method)
+    return payment_method
+
+
+def payment_methods_delete_for_customer(*, actor: Actor, customer: Customer) -> int:
+    """Delete every payment method of a customer being redacted; run inside the customer's transaction."""
+    payment_methods = (
+        PaymentMethod.objects.select_for_update()
+        .filter(merchant_id=customer.merchant_id, customer=customer)
+        .exclude(status=PaymentMethod.Status.REDACTED)
+    )
+    count = 0
+    for payment_method in payment_methods:
+        _redact(payment_method)
+        _audit(actor, "payment_method.delete", payment_method, details={"reason": "customer deleted"})
+        count += 1
+    return count
+
+
+def payment_methods_purge_expired(*, actor: Actor, now=None) -> int:
+    """Remove expired volatile payment methods, their ciphertext and data keys with them."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        expired = PaymentMethod.objects.filter(storage_type=PaymentMethod.StorageType.VOLATILE, expires_at__lte=now)
+        count = expired.count()
+        if count:
+            expired.delete()
+            audit_record(actor=actor, action="payment_method.purge_expired", details={"count": count})
+    return count

@@ -1,0 +1,99 @@
+"""The payment-methods API: parse, call one service or selector, render. No logic here."""
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework.response import Response
+
+from merchants import scopes
+from tokens import services
+from tokens.selectors import payment_method_get
+from tokens.serializers import (
+    PaymentMethodCreateSerializer,
+    PaymentMethodDeleteSerializer,
+    PaymentMethodSerializer,
+    PaymentMethodUpdateSerializer,
+    RetrieveBodySerializer,
+    RetrieveQuerySerializer,
+)
+from vault_project.api.schema import PROFILE_HEADER, error_responses
+from vault_project.api.viewsets import VaultViewSet
+
+FETCH_RAW = OpenApiParameter(
+    "fetch_raw_detail",
+    type=bool,
+    required=False,
+    description="Return the full card in `raw_payment_method_data`; needs the payment_methods:reveal scope.",
+)
+
+
+@extend_schema_view(
+    create=extend_schema(
+        summary="Vault a card",
+        request=PaymentMethodCreateSerializer,
+        responses={200: PaymentMethodSerializer, **error_responses(404)},
+    ),
+    retrieve=extend_schema(
+        summary="Retrieve a payment method",
+        parameters=[FETCH_RAW],
+        request=RetrieveBodySerializer,
+        responses={200: PaymentMethodSerializer, **error_responses(404)},
+    ),
+    update=extend_schema(
+        summary="Update a saved payment method",
+        request=PaymentMethodUpdateSerializer,
+        responses={200: PaymentMethodSerializer, **error_responses(404)},
+    ),
+    destroy=extend_schema(
+        summary="Delete a payment method and destroy its card data",
+        responses={200: PaymentMethodDeleteSerializer, **error_responses(404)},
+    ),
+)
+@extend_schema(parameters=[PROFILE_HEADER], tags=["payment methods"])
+class PaymentMethodViewSet(VaultViewSet):
+    required_scopes = {
+        "create": scopes.PAYMENT_METHODS_WRITE,
+        "retrieve": scopes.PAYMENT_METHODS_READ,
+        "update": scopes.PAYMENT_METHODS_WRITE,
+        "destroy": scopes.PAYMENT_METHODS_WRITE,
+    }
+
+    def create(self, request):
+        body = PaymentMethodCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        payment_method = services.payment_method_create(
+            actor=self.actor, merchant=self.principal.merchant, profile=self.principal.profile, data=body.validated_data
+        )
+        return Response(PaymentMethodSerializer(payment_method).data)
+
+    def retrieve(self, request, payment_method_id: str):
+        query = RetrieveQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        body = RetrieveBodySerializer(data=request.data if request.method == "POST" else {})
+        body.is_valid(raise_exception=True)
+        merchant = self.principal.merchant
+        if query.validated_data["fetch_raw_detail"] == "true" or body.validated_data["fetch_raw_detail"]:
+            payment_method, secret = services.payment_method_reveal(
+                actor=self.actor,
+                merchant=merchant,
+                payment_method_id=payment_method_id,
+                allowed=self.principal.has_scope(scopes.PAYMENT_METHODS_REVEAL),
+            )
+            return Response(PaymentMethodSerializer(payment_method, context={"revealed": secret}).data)
+        payment_method = payment_method_get(merchant=merchant, payment_method_id=payment_method_id)
+        return Response(PaymentMethodSerializer(payment_method).data)
+
+    def update(self, request, payment_method_id: str):
+        body = PaymentMethodUpdateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        payment_method = services.payment_method_update(
+            actor=self.actor,
+            merchant=self.principal.merchant,
+            payment_method_id=payment_method_id,
+            data=body.validated_data,
+        )
+        return Response(PaymentMethodSerializer(payment_method).data)
+
+    def destroy(self, request, payment_method_id: str):
+        payment_method = services.payment_method_delete(
+            actor=self.actor, merchant=self.principal.merchant, payment_method_id=payment_method_id
+        )
+        return Response({"id": payment_method.id})
