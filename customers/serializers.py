@@ -5,7 +5,6 @@ import re
 from rest_framework import serializers
 
 from customers.documents import DOCUMENT_TYPES
-from tokens.cards import contains_card_number
 from vault_project.api.serializers import (
     AddressDetailsSerializer,
     AsciiIntegerField,
@@ -25,20 +24,15 @@ class DocumentDetailsSerializer(StrictSerializer):
     document_number = TextField(max_length=255)
 
 
-def _no_card_number(value: str | None) -> str | None:
-    if value and contains_card_number(value):
-        raise serializers.ValidationError("must not hold a card number", code="card_number")
-    return value
-
-
 class CustomerFieldsSerializer(StrictSerializer):
     """The fields a customer create and update share."""
 
-    name = TextField(max_length=255, validators=[_no_card_number])
+    name = TextField(max_length=255)
     email = EmailField(max_length=255)
-    phone = TextField(max_length=255, required=False, allow_null=True)
-    phone_country_code = TextField(max_length=255, required=False, allow_null=True)
-    description = TextField(max_length=255, required=False, allow_null=True, validators=[_no_card_number])
+    # Phone numbers run up to 15 digits (E.164) and may pass the Luhn check by chance.
+    phone = TextField(max_length=255, required=False, allow_null=True, screen_card_numbers=False)
+    phone_country_code = TextField(max_length=255, required=False, allow_null=True, screen_card_numbers=False)
+    description = TextField(max_length=255, required=False, allow_null=True)
     default_billing_address = AddressDetailsSerializer(required=False, allow_null=True)
     default_shipping_address = AddressDetailsSerializer(required=False, allow_null=True)
     metadata = MetadataField()
@@ -53,7 +47,7 @@ class CustomerCreateSerializer(CustomerFieldsSerializer):
 class CustomerUpdateSerializer(CustomerFieldsSerializer):
     """Every field optional (as upstream's code); the reference id is not updatable."""
 
-    default_payment_method_id = TextField(required=False, allow_null=True)
+    default_payment_method_id = TextField(required=False, allow_null=True, screen_card_numbers=False)
 
     def __init__(self, *args, **kwargs):
         kwargs["partial"] = True

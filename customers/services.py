@@ -33,24 +33,16 @@ def _check_default_payment_method(customer: Customer, payment_method_id: str) ->
         raise errors.PreconditionFailed("The payment_method_id is not valid")
 
 
-def _reference_taken(*, merchant: Merchant, reference: str) -> bool:
-    return Customer.objects.filter(
-        merchant=merchant, merchant_reference_id=reference, status=Customer.Status.ACTIVE
-    ).exists()
-
-
 def customer_create(*, actor: Actor, merchant: Merchant, profile: Profile, data: dict[str, Any]) -> Customer:
     """Create a customer; a reference id already used by a live customer → 400 IR_12."""
     _check_document(data.get("document_details"))
-    reference = data.get("merchant_reference_id")
-    if reference is not None and _reference_taken(merchant=merchant, reference=reference):
-        raise errors.DuplicateCustomer()
     try:
         with transaction.atomic():
             customer = Customer.objects.create(id=new_global_id("cus"), merchant=merchant, profile=profile, **data)
             audit_record(actor=actor, action="customer.create", object_type="customer", object_id=customer.id)
     except IntegrityError:
-        # Two creates raced for one reference id; the unique constraint let only one through.
+        # The reference id names a live customer already (perhaps created a moment ago by a concurrent
+        # request): the unique constraint is the one check.
         raise errors.DuplicateCustomer() from None
     return customer
 

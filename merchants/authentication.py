@@ -27,7 +27,9 @@ class ApiPrincipal:
     is_authenticated = True
 
     def has_scope(self, scope: str) -> bool:
-        return scope in self.api_key.scopes
+        # A list, never a string: `in` on a string would match substrings.
+        granted = self.api_key.scopes
+        return isinstance(granted, list) and scope in granted
 
 
 def extract_api_key(meta: dict) -> str | None:
@@ -53,7 +55,9 @@ class ApiKeyAuthentication(BaseAuthentication):
         api_key = api_key_verify(plaintext=plaintext)
         if api_key is None:
             raise errors.Unauthenticated()
-        profile_id = request.META.get("HTTP_X_PROFILE_ID", "")
+        profile_id = request.META.get("HTTP_X_PROFILE_ID")
+        if not profile_id:
+            raise errors.ProfileHeaderMissing()
         if not PROFILE_ID_RE.fullmatch(profile_id):
             raise errors.ProfileHeaderInvalid()
         profile = profile_get_for_merchant(merchant=api_key.merchant, profile_id=profile_id)

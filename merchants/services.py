@@ -97,6 +97,32 @@ def api_key_issue(
     return IssuedKey(api_key=api_key, plaintext=plaintext)
 
 
+@dataclass(frozen=True)
+class Onboarded:
+    merchant: Merchant
+    profile: Profile
+    issued: IssuedKey
+
+
+@transaction.atomic
+def merchant_onboard(
+    *,
+    actor: Actor,
+    name: str,
+    profile_name: str = "default",
+    network_tokenization_enabled: bool = False,
+    scopes: list[str] | tuple[str, ...] = DEFAULT_SCOPES,
+) -> Onboarded:
+    """Create a merchant with its first profile and API key, all or nothing."""
+    merchant = merchant_create(actor=actor, name=name)
+    profile = profile_create(
+        actor=actor, merchant=merchant, name=profile_name, network_tokenization_enabled=network_tokenization_enabled
+    )
+    return Onboarded(
+        merchant=merchant, profile=profile, issued=api_key_issue(actor=actor, merchant=merchant, scopes=scopes)
+    )
+
+
 @transaction.atomic
 def api_key_revoke(*, actor: Actor, api_key: ApiKey) -> ApiKey:
     """Revoke *api_key* at once; revoking a revoked key changes nothing and is not an error."""

@@ -134,3 +134,48 @@ def assert_error(response, status: int, code: str) -> dict:
     assert response["Cache-Control"] == "no-store"
     assert response["X-Request-Id"]
     return body
+
+
+def luhn_complete(partial: str) -> str:
+    """Append the Luhn check digit to *partial*: a valid test card number built in code."""
+    total = 0
+    for position, char in enumerate(reversed(partial)):
+        value = int(char)
+        if position % 2 == 0:
+            value = value * 2 - 9 if value > 4 else value * 2
+        total += value
+    return partial + str((10 - total % 10) % 10)
+
+
+def card_number(index: int, prefix: str = "4", length: int = 16) -> str:
+    """A distinct valid card number per *index*."""
+    body = f"{prefix}{index:0{length - len(prefix) - 1}d}"
+    return luhn_complete(body)
+
+
+VISA = "4242424242424242"
+
+
+def card_body(customer_id: str | None, number: str = VISA, storage_type: str = "persistent", **card_fields) -> dict:
+    card = {
+        "card_number": number,
+        "card_exp_month": "12",
+        "card_exp_year": "2035",
+        "card_holder_name": "Ada Lovelace",
+        **card_fields,
+    }
+    body = {
+        "payment_method_type": "card",
+        "payment_method_subtype": "credit",
+        "payment_method_data": {"card": card},
+        "storage_type": storage_type,
+    }
+    if customer_id is not None:
+        body["customer_id"] = customer_id
+    return body
+
+
+def create_payment_method(api: VaultClient, customer_id: str | None, number: str = VISA, **card_fields) -> dict:
+    response = api.post("/payment_methods", card_body(customer_id, number, **card_fields))
+    assert response.status_code == 200, response.content
+    return response.json()

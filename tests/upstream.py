@@ -30,9 +30,28 @@ def _nullable_to_json_schema(node: Any) -> Any:
     return converted
 
 
+# Fields upstream's code emits as null although its OpenAPI document says otherwise
+# (reference contract §12 item 4, and §4.1 for the customer's reference id).
+KNOWN_NULLABLE = {
+    "PaymentMethodResponse": (
+        "network_transaction_id",
+        "raw_payment_method_data",
+        "customer_id",
+        "payment_method_type",
+    ),
+    "CustomerResponse": ("merchant_reference_id",),
+    "CustomerDeleteResponse": ("merchant_reference_id",),
+}
+
+
 @cache
 def _registry() -> Registry:
-    document = _nullable_to_json_schema(json.loads(UPSTREAM_SPEC.read_text()))
+    document = json.loads(UPSTREAM_SPEC.read_text())
+    for schema_name, field_names in KNOWN_NULLABLE.items():
+        properties = document["components"]["schemas"][schema_name]["properties"]
+        for field_name in field_names:
+            properties[field_name] = {"nullable": True, "allOf": [properties[field_name]]}
+    document = _nullable_to_json_schema(document)
     return Registry().with_resource(_URI, Resource(contents=document, specification=DRAFT7))
 
 

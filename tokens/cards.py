@@ -8,8 +8,10 @@ import re
 from datetime import date
 
 _DIGITS = re.compile(r"[0-9]+", re.ASCII)
-# Runs of 12-19 digits, optionally split by single spaces or dashes, as people write card numbers.
-_DIGIT_RUN = re.compile(r"(?<![0-9])[0-9](?:[ -]?[0-9]){11,18}(?![0-9])", re.ASCII)
+# Runs of 12 or more digits, optionally split by single spaces, dashes or dots, as people write
+# card numbers; a card number may hide inside a longer run (a number followed by its expiry).
+_DIGIT_RUN = re.compile(r"[0-9](?:[ .-]?[0-9]){11,}", re.ASCII)
+_SEPARATORS = re.compile(r"[ .-]", re.ASCII)
 
 MIN_LENGTH, MAX_LENGTH = 12, 19
 MAX_YEARS_AHEAD = 50
@@ -43,11 +45,16 @@ def normalise_number(raw: str) -> str:
 
 
 def contains_card_number(text: str) -> bool:
-    """Tell whether *text* holds a Luhn-valid 12-19 digit run: a value that must not be stored in clear."""
+    """Tell whether *text* holds what may be a card number: a value never to store in clear.
+
+    That is a Luhn-valid 12-19 digit run, alone or at either end of a longer run of digits.
+    """
     for match in _DIGIT_RUN.finditer(text):
-        digits = re.sub(r"[ -]", "", match.group())
-        if MIN_LENGTH <= len(digits) <= MAX_LENGTH and luhn_valid(digits):
-            return True
+        digits = _SEPARATORS.sub("", match.group())
+        # The whole run, or a card number at either end of it (say, followed by its expiry).
+        for length in range(MIN_LENGTH, min(len(digits), MAX_LENGTH) + 1):
+            if luhn_valid(digits[:length]) or luhn_valid(digits[-length:]):
+                return True
     return False
 
 

@@ -2,6 +2,7 @@
 
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from customers.models import Customer
 from merchants.models import Merchant, Profile
@@ -52,7 +53,7 @@ class PaymentMethod(models.Model):
     metadata = models.JSONField(null=True, blank=True)
     network_transaction_id = models.CharField(max_length=255, null=True, blank=True)
     acknowledgement_status = models.CharField(max_length=16, null=True, blank=True)
-    created = models.DateTimeField(auto_now_add=True)
+    created = models.DateTimeField(default=timezone.now)
     last_used_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 

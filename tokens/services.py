@@ -72,6 +72,7 @@ def payment_method_create(*, actor: Actor, merchant: Merchant, profile: Profile,
                 card_fingerprint=fingerprint,
                 billing=data.get("billing"),
                 metadata=data.get("metadata"),
+                created=now,
                 last_used_at=now,
             )
             _audit(actor, "payment_method.create", payment_method, details={"storage_type": data["storage_type"]})

@@ -164,11 +164,14 @@ SPECTACULAR_SETTINGS = {
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"redact": {"()": "vault_project.logging.RedactingFilter"}},
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact"]}},
     "root": {"handlers": ["console"], "level": env.str("VAULT_LOG_LEVEL", default="INFO")},
     "loggers": {
         # Django's request logger prints request details on 4xx/5xx; our handler logs what is needed.
         "django.request": {"level": "ERROR", "propagate": True},
+        # The development server's access log, through the redacting handler like everything else.
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
     },
 }

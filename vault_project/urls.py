@@ -6,16 +6,25 @@ from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
 
 from customers import urls as customer_urls
 from tokens import urls as payment_method_urls
+from vault_project.api import errors
+from vault_project.api.responses import error_response
 
+
+def read_only(view):
+    """Serve *view* for GET and HEAD; any other method is 405 in the envelope, as on the API routes."""
+
+    def wrapped(request, *args, **kwargs):
+        if request.method not in ("GET", "HEAD"):
+            return error_response(errors.MethodNotAllowed())
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+_public = {"authentication_classes": [], "permission_classes": []}
 urlpatterns = [
-    path(
-        "openapi.json", SpectacularJSONAPIView.as_view(authentication_classes=[], permission_classes=[]), name="openapi"
-    ),
-    path(
-        "docs",
-        SpectacularSwaggerView.as_view(url_name="openapi", authentication_classes=[], permission_classes=[]),
-        name="docs",
-    ),
+    path("openapi.json", read_only(SpectacularJSONAPIView.as_view(**_public)), name="openapi"),
+    path("docs", read_only(SpectacularSwaggerView.as_view(url_name="openapi", **_public)), name="docs"),
     *customer_urls.short_routes(),
     *payment_method_urls.short_routes(),
 ]

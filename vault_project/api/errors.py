@@ -93,7 +93,11 @@ class UnprocessableRequest(VaultError):
 class ProfileHeaderInvalid(VaultError):
     status_code = 422
     code = "IR_06"
-    message = "Missing or invalid header: `X-Profile-Id`"
+    message = "`X-Profile-Id` header is invalid"
+
+
+class ProfileHeaderMissing(ProfileHeaderInvalid):
+    message = "Missing header key: `X-Profile-Id`"
 
 
 class RateLimited(VaultError):

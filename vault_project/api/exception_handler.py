@@ -6,7 +6,7 @@ import traceback
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.core.exceptions import RequestDataTooBig
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.db import DataError, InterfaceError, OperationalError
 from django.http import Http404
 from rest_framework import exceptions as drf
@@ -17,9 +17,10 @@ from vault_project.api import errors
 
 logger = logging.getLogger("vault.api")
 
-# A field name is echoed only when it looks like a name; anything else (a digit run, a long or odd
-# string a client sent as a key) is replaced, so an error never carries submitted data.
-_SAFE_FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}", re.ASCII)
+# A field name is echoed only when it looks like a name: short, and with at most three digits, so
+# neither a card number nor an API key sent as a field name comes back in an error.
+_SAFE_FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,39}", re.ASCII)
+_MAX_DIGITS_IN_NAME = 3
 _INDEX = re.compile(r"[0-9]{1,3}", re.ASCII)
 # Validation codes that have a catalogue entry of their own, most specific first.
 _CODE_PRIORITY: tuple[tuple[str, type[errors.VaultError], str], ...] = (
@@ -31,7 +32,9 @@ _CODE_PRIORITY: tuple[tuple[str, type[errors.VaultError], str], ...] = (
 
 def safe_field_name(name: Any) -> str:
     text = str(name)
-    if _SAFE_FIELD_NAME.fullmatch(text) or _INDEX.fullmatch(text):
+    if _INDEX.fullmatch(text):
+        return text
+    if _SAFE_FIELD_NAME.fullmatch(text) and sum(char.isdigit() for char in text) <= _MAX_DIGITS_IN_NAME:
         return text
     return "(unnamed field)"
 
@@ -90,6 +93,9 @@ def to_vault_error(exc: Exception) -> errors.VaultError | None:
             return errors.RateLimited()
         case RequestDataTooBig():
             return errors.BodyTooLarge()
+        case SuspiciousOperation():
+            # Too many query fields, a bad Host and the like: the request's fault, not ours.
+            return errors.InvalidRequest()
         case OperationalError() | InterfaceError():
             logger.warning("database unavailable: %s", type(exc).__name__)
             return errors.DependencyUnavailable()

@@ -9,11 +9,25 @@ from django.conf import settings
 from django.core.handlers.wsgi import LimitedStream
 from django.http import HttpRequest, HttpResponse
 
+from merchants.keys import KEY_PREFIX
+from tokens.cards import contains_card_number
 from vault_project.api import errors
 from vault_project.api.responses import error_response
 
 # A caller's own request id is kept only when it cannot smuggle anything into a log line.
 _CLIENT_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{8,64}", re.ASCII)
+
+
+def _request_id(supplied: str) -> str:
+    """Keep the caller's id only if it can neither inject into a log line nor carry a card number or key:
+    it is echoed in the response and written to the audit trail."""
+    if (
+        _CLIENT_REQUEST_ID.fullmatch(supplied)
+        and not supplied.startswith(KEY_PREFIX)
+        and not contains_card_number(supplied)
+    ):
+        return supplied
+    return uuid.uuid4().hex
 
 
 class RequestIdMiddleware:
@@ -23,8 +37,7 @@ class RequestIdMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        supplied = request.META.get("HTTP_X_REQUEST_ID", "")
-        request.request_id = supplied if _CLIENT_REQUEST_ID.fullmatch(supplied) else uuid.uuid4().hex
+        request.request_id = _request_id(request.META.get("HTTP_X_REQUEST_ID", ""))
         response = self.get_response(request)
         response["X-Request-Id"] = request.request_id
         # Responses carry card data and keys: no cache, shared or private, may keep them.

@@ -61,13 +61,22 @@ def json_depth(text: str) -> int:
     return deepest
 
 
-def _contains_nul(value: Any) -> bool:
+def _unstorable_text(value: Any) -> bool:
+    """Tell whether a decoded document holds text no database or encoder takes: NUL or a lone surrogate."""
     if isinstance(value, str):
-        return "\x00" in value
+        return "\x00" in value or (not value.isascii() and _has_surrogate(value))
     if isinstance(value, dict):
-        return any(_contains_nul(key) or _contains_nul(item) for key, item in value.items())
+        return any(_unstorable_text(key) or _unstorable_text(item) for key, item in value.items())
     if isinstance(value, list):
-        return any(_contains_nul(item) for item in value)
+        return any(_unstorable_text(item) for item in value)
+    return False
+
+
+def _has_surrogate(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
     return False
 
 
@@ -87,8 +96,8 @@ def parse_strict_json(raw: bytes) -> Any:
         raise InvalidRequest("Request body repeats a key within one object") from None
     except (ValueError, RecursionError):
         raise InvalidRequest("Request body is not valid JSON") from None
-    if _contains_nul(value):
-        raise InvalidRequest("Request body contains a NUL character")
+    if _unstorable_text(value):
+        raise InvalidRequest("Request body contains a NUL character or an unpaired surrogate escape")
     return value
 
 

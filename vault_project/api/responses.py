@@ -6,4 +6,5 @@ from vault_project.api.errors import VaultError
 
 
 def error_response(error: VaultError) -> JsonResponse:
-    return JsonResponse(error.body(), status=error.status_code)
+    # Compact, as DRF renders: one JSON style for every answer.
+    return JsonResponse(error.body(), status=error.status_code, json_dumps_params={"separators": (",", ":")})

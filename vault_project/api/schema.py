@@ -4,12 +4,14 @@ from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, inline_serializer
 from rest_framework import serializers
 
+from merchants.models import PROFILE_ID_RE
+
 PROFILE_HEADER = OpenApiParameter(
     name="X-Profile-Id",
     type=str,
     location=OpenApiParameter.HEADER,
     required=True,
-    pattern=r"^pro_[A-Za-z0-9]{20}$",
+    pattern=rf"^{PROFILE_ID_RE.pattern}$",
     description="A profile of the API key's merchant.",
 )
 
@@ -31,7 +33,7 @@ ERROR_ENVELOPE = inline_serializer(
 
 def error_responses(*statuses: int) -> dict[int, OpenApiResponse]:
     """The error answers a route can give, besides those every vault route can."""
-    common = (400, 401, 403, 413, 415, 422, 429, 503)
+    common = (400, 401, 403, 413, 415, 422, 503)
     return {status: OpenApiResponse(ERROR_ENVELOPE) for status in sorted({*common, *statuses})}
 
 

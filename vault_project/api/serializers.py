@@ -31,12 +31,23 @@ class IsoMsDateTimeField(serializers.Field):
 
 
 class _StringOnly:
-    """Refuse numbers and booleans where upstream expects a JSON string (DRF would coerce them)."""
+    """Refuse numbers and booleans where upstream expects a JSON string (DRF would coerce them), and
+    any text that may hold a card number: free text is stored in clear, so no card number may enter it.
+    """
+
+    default_error_messages = {"card_number": "Must not hold a card number."}
+
+    def __init__(self, *args, screen_card_numbers: bool = True, **kwargs):
+        self.screen_card_numbers = screen_card_numbers
+        super().__init__(*args, **kwargs)
 
     def to_internal_value(self, data):
         if not isinstance(data, str):
             self.fail("invalid")
-        return super().to_internal_value(data)
+        value = super().to_internal_value(data)
+        if self.screen_card_numbers and contains_card_number(value):
+            self.fail("card_number")
+        return value
 
 
 class TextField(_StringOnly, serializers.CharField):
@@ -126,7 +137,4 @@ class AddressDetailsSerializer(StrictSerializer):
     origin_zip = TextField(max_length=50, required=False, allow_null=True)
 
     def validate(self, attrs):
-        for name, value in attrs.items():
-            if isinstance(value, str) and contains_card_number(value):
-                raise serializers.ValidationError({name: serializers.ErrorDetail("card number", code="card_number")})
         return {name: attrs.get(name) for name in self.fields}

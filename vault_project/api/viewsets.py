@@ -6,6 +6,12 @@ from audit.actors import Actor
 from merchants.authentication import ApiPrincipal
 from vault_project.api import errors
 
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+
+
+def _is_json(content_type: str) -> bool:
+    return content_type.split(";", 1)[0].strip().lower() == "application/json"
+
 
 class VaultViewSet(ViewSet):
     # action name → scope; an action missing here is refused (see merchants.permissions.HasScope).
@@ -15,7 +21,14 @@ class VaultViewSet(ViewSet):
         # A method the route does not offer is 405 for everyone, before keys and scopes are checked.
         if request.method.lower() not in self.action_map:
             raise errors.MethodNotAllowed()
+        # DRF skips parsing an empty body, and with it the content-type check.
+        if request.method in BODY_METHODS and request.content_type and not _is_json(request.content_type):
+            raise errors.UnsupportedMediaType()
         super().initial(request, *args, **kwargs)
+
+    @property
+    def allowed_methods(self) -> list[str]:
+        return [method.upper() for method in self.action_map]
 
     @property
     def principal(self) -> ApiPrincipal:

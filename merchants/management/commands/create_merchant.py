@@ -1,9 +1,8 @@
 from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
 
 from audit.actors import operator_actor
 from merchants.management.commands._options import KEY_SHOWN_ONCE, add_scope_argument, emit
-from merchants.services import api_key_issue, merchant_create, profile_create
+from merchants.services import merchant_onboard
 
 
 class Command(BaseCommand):
@@ -19,16 +18,14 @@ class Command(BaseCommand):
     def handle(self, *args, **options) -> None:
         if not options["name"].strip():
             raise CommandError("the merchant's name must not be empty")
-        actor = operator_actor()
-        with transaction.atomic():
-            merchant = merchant_create(actor=actor, name=options["name"].strip())
-            profile = profile_create(
-                actor=actor,
-                merchant=merchant,
-                name=options["profile_name"],
-                network_tokenization_enabled=options["network_tokenization"],
-            )
-            issued = api_key_issue(actor=actor, merchant=merchant, scopes=options["scopes"])
+        onboarded = merchant_onboard(
+            actor=operator_actor(),
+            name=options["name"].strip(),
+            profile_name=options["profile_name"],
+            network_tokenization_enabled=options["network_tokenization"],
+            scopes=options["scopes"],
+        )
+        merchant, profile, issued = onboarded.merchant, onboarded.profile, onboarded.issued
         emit(
             self,
             options,

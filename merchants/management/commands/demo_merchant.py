@@ -1,10 +1,9 @@
 from django.core.management.base import BaseCommand
-from django.db import transaction
 
 from audit.actors import operator_actor
 from merchants.management.commands._options import KEY_SHOWN_ONCE
 from merchants.models import Merchant
-from merchants.services import api_key_issue, merchant_create, profile_create
+from merchants.services import merchant_onboard
 
 DEMO_NAME = "Demo merchant"
 
@@ -22,12 +21,8 @@ class Command(BaseCommand):
                 f".venv/bin/python manage.py create_api_key {existing.id}"
             )
             return
-        actor = operator_actor()
-        with transaction.atomic():
-            merchant = merchant_create(actor=actor, name=DEMO_NAME)
-            profile = profile_create(actor=actor, merchant=merchant, name="demo")
-            issued = api_key_issue(actor=actor, merchant=merchant)
-        self.stdout.write(self.style.SUCCESS("Demo merchant created."))
-        self.stdout.write(f"  export VAULT_API_KEY={issued.plaintext}")
-        self.stdout.write(f"  export VAULT_PROFILE_ID={profile.id}")
+        onboarded = merchant_onboard(actor=operator_actor(), name=DEMO_NAME, profile_name="demo")
+        self.stdout.write(self.style.SUCCESS(f"Demo merchant {onboarded.merchant.id} created."))
+        self.stdout.write(f"  export VAULT_API_KEY={onboarded.issued.plaintext}")
+        self.stdout.write(f"  export VAULT_PROFILE_ID={onboarded.profile.id}")
         self.stdout.write(KEY_SHOWN_ONCE)

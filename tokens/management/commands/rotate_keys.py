@@ -1,0 +1,43 @@
+from django.conf import settings
+from django.core.management.base import BaseCommand
+from tqdm import tqdm
+
+from audit.actors import operator_actor
+from tokens.rotation import kek_versions_in_use, records_to_rewrap, rewrap_batch
+
+
+class Command(BaseCommand):
+    help = (
+        "Re-wrap every card's data key under the active key-encryption key (VAULT_ACTIVE_KEK), in "
+        "batches. Resumable; reads and writes go on meanwhile. --status shows which KEK versions are in use."
+    )
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--batch-size", type=int, default=500)
+        parser.add_argument("--status", action="store_true", help="only report KEK versions in use")
+        parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    def handle(self, *args, **options) -> None:
+        if options["status"]:
+            self._status()
+            return
+        actor = operator_actor()
+        total = records_to_rewrap()
+        done = 0
+        with tqdm(total=total, unit="record", disable=options["no_progress"], file=self.stderr) as bar:
+            while count := rewrap_batch(actor=actor, batch_size=max(1, options["batch_size"])):
+                done += count
+                bar.update(count)
+        self.stdout.write(f"re-wrapped {done} record(s) under KEK version {settings.VAULT_ACTIVE_KEK}")
+        self._status()
+
+    def _status(self) -> None:
+        in_use = kek_versions_in_use()
+        configured = set(settings.VAULT_KEYRING)
+        for version in sorted(configured | set(in_use), key=int):
+            state = "active" if version == settings.VAULT_ACTIVE_KEK else "configured"
+            if version not in configured:
+                state = "MISSING FROM VAULT_KEYRING: these records cannot be decrypted"
+            elif in_use[version] == 0 and version != settings.VAULT_ACTIVE_KEK:
+                state += ", unused: may be retired"
+            self.stdout.write(f"KEK {version}: {in_use[version]} record(s) ({state})")
