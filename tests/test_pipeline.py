@@ -13,7 +13,7 @@ from django.test import override_settings
 from tests.conftest import CUSTOMER_BODY, VaultClient, assert_error, stored_counts
 
 
-def wsgi_call(environ_extra: dict, body: bytes) -> tuple[str, dict[str, str], bytes]:
+def wsgi_call(environ_extra: dict, body: bytes, app=None) -> tuple[str, dict[str, str], bytes]:
     """Drive the real WSGI application with a hand-made environ, as a server would."""
     environ = {
         "REQUEST_METHOD": "POST",
@@ -42,9 +42,10 @@ def wsgi_call(environ_extra: dict, body: bytes) -> tuple[str, dict[str, str], by
     for signal in (signals.request_started, signals.request_finished):
         signal.disconnect(close_old_connections)
     try:
-        chunks = WSGIHandler()(environ, start_response)
+        chunks = (app or WSGIHandler())(environ, start_response)
         payload = b"".join(chunks)
-        chunks.close()
+        if hasattr(chunks, "close"):
+            chunks.close()
     finally:
         for signal in (signals.request_started, signals.request_finished):
             signal.connect(close_old_connections)
@@ -162,3 +163,97 @@ def test_database_outage_is_503(api, monkeypatch):
 
     monkeypatch.setattr(selectors, "customer_list", unavailable)
     assert_error(api.get("/customers"), 503, "HE_00")
+
+
+def test_lone_surrogates_are_refused_before_they_are_stored(api):
+    before = stored_counts()
+    for raw in ('{"name": "a", "email": "a@b.co", "metadata": {"k": "\\ud800"}}',
+                '{"name": "a", "email": "a@b.co", "metadata": {"\\udfff": 1}}'):  # fmt: skip
+        assert_error(api.post("/customers", raw=raw), 400, "IR_06")
+    assert stored_counts() == before
+    assert api.get("/customers").status_code == 200
+
+
+@pytest.mark.parametrize("charset", ["hex", "base64", "zlib", "rot13"])
+def test_a_non_text_charset_is_415_json(tenant, charset):
+    from vault_project.wsgi import application
+
+    environ_extra = {
+        "CONTENT_TYPE": f"text/plain; charset={charset}",
+        "QUERY_STRING": "limit=1",
+        **auth_environ(tenant),
+    }
+    status, headers, payload = wsgi_call(environ_extra, b"", app=application)
+    assert status.startswith("415") and headers["Content-Type"] == "application/json"
+    assert json.loads(payload)["error"]["code"] == "IR_06" and headers["Cache-Control"] == "no-store"
+
+
+def test_too_many_query_fields_is_400(api):
+    query = "&".join(f"a{i}=1" for i in range(1100))
+    assert_error(api.get(f"/customers?{query}"), 400, "IR_06")
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["_4242424242424242", "card4242424242424242", "vlt_abcdefghijklmnop_" + "A" * 43, "x" * 41, "a1234"],
+)
+def test_unknown_field_names_are_echoed_only_when_harmless(api, name):
+    response = api.post("/customers", {**CUSTOMER_BODY, name: 1})
+    body = assert_error(response, 400, "IR_06")
+    assert name not in response.content.decode()
+    assert body["error"]["fields"] == {"(unnamed field)": "unknown_field"}
+
+
+def test_a_harmless_unknown_field_is_named(api):
+    body = assert_error(api.post("/customers", {**CUSTOMER_BODY, "nickname": 1}), 400, "IR_06")
+    assert body["error"]["fields"] == {"nickname": "unknown_field"}
+
+
+@pytest.mark.parametrize("supplied", ["4242424242424242", "req-4242-4242-4242-4242", "vlt_abcdefghijklmnop_xyz"])
+def test_a_request_id_that_carries_a_card_number_or_key_is_replaced(api, supplied):
+    response = api.post("/customers", CUSTOMER_BODY, headers={"X-Request-Id": supplied})
+    assert response["X-Request-Id"] != supplied
+    from audit.models import AuditEvent
+
+    assert AuditEvent.objects.get(object_id=response.json()["id"]).request_id == response["X-Request-Id"]
+
+
+def test_log_lines_are_redacted():
+    import logging
+
+    from vault_project.logging import RedactingFilter
+
+    record = logging.LogRecord(
+        "t", logging.INFO, __file__, 1, "card %s key %s", ("4242 4242 4242 4242", "vlt_" + "k" * 30), None
+    )
+    assert RedactingFilter().filter(record)
+    message = record.getMessage()
+    assert "4242 4242" not in message and "vlt_k" not in message
+    assert "[REDACTED CARD NUMBER]" in message and "[REDACTED API KEY]" in message
+    try:
+        raise ValueError("boom " + "4242" * 4)
+    except ValueError:
+        import sys
+
+        failing = logging.LogRecord("t", logging.ERROR, __file__, 1, "failed", (), sys.exc_info())
+    RedactingFilter().filter(failing)
+    assert "4242424242424242" not in failing.exc_text and "[REDACTED CARD NUMBER]" in failing.exc_text
+
+
+def test_the_allow_header_lists_only_offered_methods(api):
+    response = api.delete("/customers")
+    assert_error(response, 405, "IR_03")
+    assert set(response["Allow"].split(", ")) == {"GET", "POST", "HEAD"}
+
+
+def test_an_empty_body_with_a_wrong_content_type_is_415(api):
+    customer = api.post("/customers", CUSTOMER_BODY).json()
+    response = api.put(f"/customers/{customer['id']}", raw="", headers={"Content-Type": "text/plain"})
+    assert_error(response, 415, "IR_06")
+
+
+@pytest.mark.parametrize("path", ["/docs", "/openapi.json"])
+def test_docs_routes_answer_json_405_to_other_methods(api, path):
+    response = api.post(path, raw="{}")
+    assert_error(response, 405, "IR_03")
+    assert response.content.decode().startswith('{"error":{')

@@ -4,6 +4,8 @@ The module fails closed: there is no default secret, DEBUG is off unless asked f
 or weak secret stops start-up with ImproperlyConfigured. See the README's configuration reference.
 """
 
+import os
+import tempfile
 from pathlib import Path
 
 import environ
@@ -91,6 +93,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             "init_command": "PRAGMA journal_mode=WAL;",
         }
     )
+    # Tests use a file, not Django's shared in-memory database, so that concurrent writers wait for
+    # each other as they do in a deployment instead of failing at once on a shared-cache table lock.
+    # One file per process, so that two test runs never share one.
+    DATABASES["default"]["TEST"] = {"NAME": str(Path(tempfile.gettempdir()) / f"vault-test-{os.getpid()}.sqlite3")}
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
