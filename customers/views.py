@@ -12,18 +12,20 @@ from customers.serializers import (
     CustomerSerializer,
     CustomerUpdateSerializer,
 )
+from idempotency.decorators import idempotent
 from merchants import scopes
 from tokens.selectors import payment_methods_of_customer
 from tokens.serializers import SavedListQuerySerializer, SavedPaymentMethodsSerializer
-from vault_project.api.schema import PROFILE_HEADER, error_responses
+from vault_project.api.schema import IDEMPOTENCY_HEADER, PROFILE_HEADER, error_responses
 from vault_project.api.viewsets import VaultViewSet
 
 
 @extend_schema_view(
     create=extend_schema(
         summary="Create a customer",
+        parameters=[IDEMPOTENCY_HEADER],
         request=CustomerCreateSerializer,
-        responses={200: CustomerSerializer, **error_responses()},
+        responses={200: CustomerSerializer, **error_responses(409)},
     ),
     list=extend_schema(
         summary="List customers",
@@ -52,6 +54,7 @@ class CustomerViewSet(VaultViewSet):
         "saved_payment_methods": scopes.PAYMENT_METHODS_READ,
     }
 
+    @idempotent
     def create(self, request):
         body = CustomerCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)

@@ -124,8 +124,30 @@ def rewrap(value: str, *, merchant_id: str, record_id: str) -> Sealed:
     return Sealed(value=f"{SCHEME}.{new_version}.{_b64(new_wrapped)}.{_b64(payload)}", kek_version=new_version)
 
 
-def fingerprint(number: str, *, merchant_id: str) -> str:
-    """A keyed fingerprint of a card number, scoped to one merchant: `<key version>$<hex HMAC-SHA256>`."""
-    version, key = key_provider().fingerprint_key()
+def fingerprint(number: str, *, merchant_id: str, version: str | None = None) -> str:
+    """A keyed fingerprint of a card number, scoped to one merchant: `<key version>$<hex HMAC-SHA256>`.
+
+    Made with the newest fingerprint key unless *version* names another.
+    """
+    version, key = key_provider().fingerprint_key(version)
     digest = hmac.new(key, f"{merchant_id}\x00{number}".encode(), hashlib.sha256).hexdigest()
     return f"{version}${digest}"
+
+
+def fingerprint_candidates(number: str, *, merchant_id: str) -> list[str]:
+    """The card's fingerprint under every configured fingerprint key: while a fingerprint-key rotation
+    runs, a stored record may still carry one made with an older key."""
+    provider = key_provider()
+    return [fingerprint(number, merchant_id=merchant_id, version=v) for v in provider.fingerprint_versions()]
+
+
+def current_fingerprint_version() -> str:
+    return key_provider().fingerprint_key()[0]
+
+
+def request_digest(body: bytes, *, merchant_id: str, operation: str) -> str:
+    """A keyed digest of a request body (which may hold a card number), to tell two requests apart
+    without keeping either: a plain hash of a body with a card number could be brute-forced."""
+    version, key = key_provider().fingerprint_key()
+    message = b"idempotency\x00" + f"{merchant_id}\x00{operation}\x00".encode() + body
+    return f"{version}${hmac.new(key, message, hashlib.sha256).hexdigest()}"

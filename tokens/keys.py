@@ -1,7 +1,8 @@
 """The keyring: versioned key-encryption keys and fingerprint keys, validated at start-up by settings.
 
-A provider answers three questions: which KEK encrypts now, the KEK of a given version, and the
-current fingerprint key. The local provider reads them from the environment (VAULT_KEYRING,
+A provider answers: which KEK encrypts now, the KEK of a given version, and the fingerprint
+keys (the newest makes new fingerprints; older ones still recognise cards until rotation
+recomputes them). The local provider reads them from the environment (VAULT_KEYRING,
 VAULT_FINGERPRINT_KEYS); an external KMS would implement the same methods.
 """
 
@@ -20,7 +21,9 @@ class KeyProvider(Protocol):
 
     def kek(self, version: str) -> bytes: ...
 
-    def fingerprint_key(self) -> tuple[str, bytes]: ...
+    def fingerprint_key(self, version: str | None = None) -> tuple[str, bytes]: ...
+
+    def fingerprint_versions(self) -> list[str]: ...
 
 
 @dataclass(frozen=True, repr=False)
@@ -41,9 +44,16 @@ class LocalKeyring:
         except KeyError:
             raise UnknownKeyVersion(version) from None
 
-    def fingerprint_key(self) -> tuple[str, bytes]:
-        version = max(self.fingerprint_keys, key=int)
-        return version, self.fingerprint_keys[version]
+    def fingerprint_key(self, version: str | None = None) -> tuple[str, bytes]:
+        """The fingerprint key of *version*, by default the newest (the one new fingerprints use)."""
+        version = version or max(self.fingerprint_keys, key=int)
+        try:
+            return version, self.fingerprint_keys[version]
+        except KeyError:
+            raise UnknownKeyVersion(version) from None
+
+    def fingerprint_versions(self) -> list[str]:
+        return sorted(self.fingerprint_keys, key=int)
 
 
 def key_provider() -> KeyProvider:

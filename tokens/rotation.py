@@ -1,9 +1,11 @@
-"""Key rotation: re-wrap data keys under the active KEK, in batches, while reads go on."""
+"""Key rotation, in batches while reads and writes go on: re-wrap data keys under the active KEK, and
+recompute fingerprints made with an older fingerprint key."""
 
 from collections import Counter
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 
 from audit.actors import Actor
 from audit.services import audit_record
@@ -12,7 +14,12 @@ from tokens.models import PaymentMethod
 
 
 def _stale():
-    return PaymentMethod.objects.exclude(kek_version="").exclude(kek_version=settings.VAULT_ACTIVE_KEK)
+    """Records whose data key or fingerprint is not under the newest key."""
+    old_kek = ~Q(kek_version="") & ~Q(kek_version=settings.VAULT_ACTIVE_KEK)
+    old_fingerprint = Q(card_fingerprint__isnull=False) & ~Q(
+        card_fingerprint__startswith=f"{crypto.current_fingerprint_version()}$"
+    )
+    return PaymentMethod.objects.filter(old_kek | old_fingerprint)
 
 
 def records_to_rewrap() -> int:
@@ -21,12 +28,29 @@ def records_to_rewrap() -> int:
 
 def kek_versions_in_use() -> Counter:
     """How many stored records each KEK version wraps."""
-    rows = PaymentMethod.objects.exclude(kek_version="").values_list("kek_version", flat=True)
-    return Counter(rows)
+    return Counter(PaymentMethod.objects.exclude(kek_version="").values_list("kek_version", flat=True))
+
+
+def fingerprint_versions_in_use() -> Counter:
+    fingerprints = PaymentMethod.objects.filter(card_fingerprint__isnull=False).values_list(
+        "card_fingerprint", flat=True
+    )
+    return Counter(value.split("$", 1)[0] for value in fingerprints)
+
+
+def _refresh(payment_method: PaymentMethod) -> None:
+    merchant_id, record_id = payment_method.merchant_id, payment_method.id
+    fingerprint_version = crypto.current_fingerprint_version()
+    if payment_method.card_fingerprint and not payment_method.card_fingerprint.startswith(f"{fingerprint_version}$"):
+        secret = crypto.open_sealed(payment_method.sealed_card, merchant_id=merchant_id, record_id=record_id)
+        payment_method.card_fingerprint = crypto.fingerprint(secret.number, merchant_id=merchant_id)
+    if payment_method.kek_version != settings.VAULT_ACTIVE_KEK:
+        sealed = crypto.rewrap(payment_method.sealed_card, merchant_id=merchant_id, record_id=record_id)
+        payment_method.sealed_card, payment_method.kek_version = sealed.value, sealed.kek_version
 
 
 def rewrap_batch(*, actor: Actor, batch_size: int) -> int:
-    """Re-wrap up to *batch_size* records not yet under the active KEK; return how many were done.
+    """Bring up to *batch_size* stale records under the newest keys; return how many were done.
 
     Each batch is one transaction with its audit event, so an interrupted run resumes where it stopped.
     """
@@ -35,21 +59,18 @@ def rewrap_batch(*, actor: Actor, batch_size: int) -> int:
             _stale()
             .select_for_update()
             .order_by("id")
-            .only("id", "merchant_id", "sealed_card", "kek_version")[:batch_size]
+            .only("id", "merchant_id", "sealed_card", "kek_version", "card_fingerprint")[:batch_size]
         )
         if not batch:
             return 0
         for payment_method in batch:
-            sealed = crypto.rewrap(
-                payment_method.sealed_card, merchant_id=payment_method.merchant_id, record_id=payment_method.id
-            )
-            payment_method.sealed_card, payment_method.kek_version = sealed.value, sealed.kek_version
-        PaymentMethod.objects.bulk_update(batch, ["sealed_card", "kek_version"])
+            _refresh(payment_method)
+        PaymentMethod.objects.bulk_update(batch, ["sealed_card", "kek_version", "card_fingerprint"])
         audit_record(
             actor=actor,
             action="keys.rewrap",
             object_type="kek",
             object_id=settings.VAULT_ACTIVE_KEK,
-            details={"count": len(batch)},
+            details={"count": len(batch), "fingerprint_key": crypto.current_fingerprint_version()},
         )
     return len(batch)

@@ -43,15 +43,13 @@ def payment_methods_of_customer(*, customer: Customer, offset: int, limit: int) 
     return list(queryset.order_by("-id")[offset : offset + limit])
 
 
-def payment_method_duplicate(*, customer: Customer, fingerprint: str, for_update: bool = False) -> PaymentMethod | None:
-    """The customer's live persistent payment method for the same card, if any."""
+def payment_method_duplicate(*, customer: Customer, fingerprints: list[str]) -> PaymentMethod | None:
+    """The customer's live persistent payment method for the same card (any of its fingerprints), if any."""
     queryset = PaymentMethod.objects.filter(
         merchant_id=customer.merchant_id,
         customer=customer,
-        card_fingerprint=fingerprint,
+        card_fingerprint__in=fingerprints,
         storage_type=PaymentMethod.StorageType.PERSISTENT,
         status__in=[PaymentMethod.Status.ACTIVE, PaymentMethod.Status.INACTIVE],
     )
-    if for_update:
-        queryset = queryset.select_for_update()
     return queryset.first()

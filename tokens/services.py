@@ -38,9 +38,10 @@ def payment_method_create(*, actor: Actor, merchant: Merchant, profile: Profile,
     secret: CardSecret = card["card_number"]
     persistent = data["storage_type"] == PaymentMethod.StorageType.PERSISTENT
     customer = customer_get(merchant=merchant, customer_id=data["customer_id"]) if data.get("customer_id") else None
+    fingerprints = crypto.fingerprint_candidates(secret.number, merchant_id=merchant.id)
     fingerprint = crypto.fingerprint(secret.number, merchant_id=merchant.id)
     if persistent and customer is not None:
-        existing = payment_method_duplicate(customer=customer, fingerprint=fingerprint)
+        existing = payment_method_duplicate(customer=customer, fingerprints=fingerprints)
         if existing is not None:
             return _revault(actor=actor, payment_method=existing, card=card)
     payment_method_id = new_global_id("pm")
@@ -78,7 +79,7 @@ def payment_method_create(*, actor: Actor, merchant: Merchant, profile: Profile,
             _audit(actor, "payment_method.create", payment_method, details={"storage_type": data["storage_type"]})
     except IntegrityError:
         # A concurrent create of the same card for the same customer won the race: answer its row.
-        existing = payment_method_duplicate(customer=customer, fingerprint=fingerprint) if customer else None
+        existing = payment_method_duplicate(customer=customer, fingerprints=fingerprints) if customer else None
         if existing is None:
             raise
         return _revault(actor=actor, payment_method=existing, card=card)

@@ -3,6 +3,7 @@
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework.response import Response
 
+from idempotency.decorators import idempotent
 from merchants import scopes
 from tokens import services
 from tokens.selectors import payment_method_get
@@ -14,7 +15,7 @@ from tokens.serializers import (
     RetrieveBodySerializer,
     RetrieveQuerySerializer,
 )
-from vault_project.api.schema import PROFILE_HEADER, error_responses
+from vault_project.api.schema import IDEMPOTENCY_HEADER, PROFILE_HEADER, error_responses
 from vault_project.api.viewsets import VaultViewSet
 
 FETCH_RAW = OpenApiParameter(
@@ -28,8 +29,9 @@ FETCH_RAW = OpenApiParameter(
 @extend_schema_view(
     create=extend_schema(
         summary="Vault a card",
+        parameters=[IDEMPOTENCY_HEADER],
         request=PaymentMethodCreateSerializer,
-        responses={200: PaymentMethodSerializer, **error_responses(404)},
+        responses={200: PaymentMethodSerializer, **error_responses(404, 409)},
     ),
     retrieve=extend_schema(
         summary="Retrieve a payment method",
@@ -56,6 +58,7 @@ class PaymentMethodViewSet(VaultViewSet):
         "destroy": scopes.PAYMENT_METHODS_WRITE,
     }
 
+    @idempotent
     def create(self, request):
         body = PaymentMethodCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)

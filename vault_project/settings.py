@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "audit",
     "customers",
     "tokens",
+    "idempotency",
 ]
 
 MIDDLEWARE = [
@@ -128,6 +129,9 @@ VAULT_API_PREFIXES = check_api_prefixes(env.list("VAULT_API_PREFIXES", default=[
 VAULT_MAX_BODY_BYTES = env.int("VAULT_MAX_BODY_BYTES", default=16 * 1024)
 VAULT_MAX_JSON_DEPTH = env.int("VAULT_MAX_JSON_DEPTH", default=32)
 VAULT_LIST_MAX_LIMIT = 100
+# How long an Idempotency-Key's answer is kept, and how long a retry waits for a first request in flight.
+VAULT_IDEMPOTENCY_TTL = env.int("VAULT_IDEMPOTENCY_TTL", default=24 * 3600)
+VAULT_IDEMPOTENCY_WAIT_SECONDS = env.float("VAULT_IDEMPOTENCY_WAIT_SECONDS", default=5.0)
 # How long a `storage_type: volatile` payment method lives, in seconds.
 VAULT_VOLATILE_TTL = env.int("VAULT_VOLATILE_TTL", default=15 * 60)
 # A key's last_used_at is written at most this often, to keep reads from becoming writes.

@@ -100,6 +100,12 @@ class ProfileHeaderMissing(ProfileHeaderInvalid):
     message = "Missing header key: `X-Profile-Id`"
 
 
+class IdempotencyInFlight(VaultError):
+    status_code = 409
+    code = "IR_38"
+    message = "A request with this Idempotency-Key is still being answered; retry shortly"
+
+
 class RateLimited(VaultError):
     status_code = 429
     code = "RE_00"

@@ -15,6 +15,17 @@ PROFILE_HEADER = OpenApiParameter(
     description="A profile of the API key's merchant.",
 )
 
+IDEMPOTENCY_HEADER = OpenApiParameter(
+    name="Idempotency-Key",
+    type=str,
+    location=OpenApiParameter.HEADER,
+    required=False,
+    description=(
+        "Optional, 1-255 printable ASCII characters. A retry with the same key and body replays the first "
+        "answer; the same key with another body is 422; kept 24 hours, per merchant."
+    ),
+)
+
 ERROR_ENVELOPE = inline_serializer(
     name="ErrorEnvelope",
     fields={

@@ -3,13 +3,14 @@ from django.core.management.base import BaseCommand
 from tqdm import tqdm
 
 from audit.actors import operator_actor
-from tokens.rotation import kek_versions_in_use, records_to_rewrap, rewrap_batch
+from tokens.rotation import fingerprint_versions_in_use, kek_versions_in_use, records_to_rewrap, rewrap_batch
 
 
 class Command(BaseCommand):
     help = (
-        "Re-wrap every card's data key under the active key-encryption key (VAULT_ACTIVE_KEK), in "
-        "batches. Resumable; reads and writes go on meanwhile. --status shows which KEK versions are in use."
+        "Re-wrap every card's data key under the active key-encryption key (VAULT_ACTIVE_KEK) and recompute "
+        "fingerprints made with an older fingerprint key, in batches. Resumable; reads and writes go on "
+        "meanwhile. --status shows which key versions are in use."
     )
 
     def add_arguments(self, parser) -> None:
@@ -41,3 +42,12 @@ class Command(BaseCommand):
             elif in_use[version] == 0 and version != settings.VAULT_ACTIVE_KEK:
                 state += ", unused: may be retired"
             self.stdout.write(f"KEK {version}: {in_use[version]} record(s) ({state})")
+        fingerprints = fingerprint_versions_in_use()
+        newest = max(settings.VAULT_FINGERPRINT_KEYS, key=int)
+        for version in sorted(set(settings.VAULT_FINGERPRINT_KEYS) | set(fingerprints), key=int):
+            state = "newest" if version == newest else "configured"
+            if version not in settings.VAULT_FINGERPRINT_KEYS:
+                state = "MISSING FROM VAULT_FINGERPRINT_KEYS: duplicates of these cards go unnoticed"
+            elif fingerprints[version] == 0 and version != newest:
+                state += ", unused: may be retired"
+            self.stdout.write(f"fingerprint key {version}: {fingerprints[version]} record(s) ({state})")
