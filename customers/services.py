@@ -10,6 +10,7 @@ from customers.documents import document_valid
 from customers.models import Customer
 from customers.selectors import customer_get
 from merchants.models import Merchant, Profile
+from tokens.network.services import network_tokens_delete_at_provider
 from tokens.selectors import payment_method_get
 from tokens.services import payment_methods_delete_for_customer
 from vault_project.api import errors
@@ -71,7 +72,7 @@ def customer_delete(*, actor: Actor, merchant: Merchant, customer_id: str) -> Cu
     """Redact a customer: personal data replaced, addresses and metadata dropped, status redacted."""
     with transaction.atomic():
         customer = customer_get(merchant=merchant, customer_id=customer_id, for_update=True)
-        payment_methods_delete_for_customer(actor=actor, customer=customer)
+        tokens_to_delete = payment_methods_delete_for_customer(actor=actor, customer=customer)
         for field in ("name", "email", "phone", "phone_country_code", "description", "tax_registration_id"):
             setattr(customer, field, REDACTED)
         for field in (
@@ -86,4 +87,6 @@ def customer_delete(*, actor: Actor, merchant: Merchant, customer_id: str) -> Cu
         customer.status = Customer.Status.REDACTED
         customer.save()
         audit_record(actor=actor, action="customer.delete", object_type="customer", object_id=customer.id)
+    # Outside the transaction: the token service is slow compared to the database.
+    network_tokens_delete_at_provider(tokens_to_delete)
     return customer

@@ -49,6 +49,18 @@ class PaymentMethod(models.Model):
     # Keyed HMAC of the number, per merchant; cleared on delete so the card can be vaulted again.
     card_fingerprint = models.CharField(max_length=80, null=True, blank=True)
 
+    # The network token, when one was provisioned: its number is sealed in sealed_card with the card's.
+    network_token_ref = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    network_token_status = models.CharField(max_length=16, null=True, blank=True)
+    network_token_exp_month = models.CharField(max_length=2, null=True, blank=True)
+    network_token_exp_year = models.CharField(max_length=4, null=True, blank=True)
+    network_token_isin = models.CharField(max_length=8, null=True, blank=True)
+    network_token_last4 = models.CharField(max_length=4, null=True, blank=True)
+    network_token_par = models.CharField(max_length=64, null=True, blank=True)
+    # Set when the payment method was deleted but the token service has not yet confirmed the token's
+    # deletion; `purge_expired` retries until it does.
+    network_token_delete_pending = models.BooleanField(default=False, db_index=True)
+
     billing = models.JSONField(null=True, blank=True)
     metadata = models.JSONField(null=True, blank=True)
     network_transaction_id = models.CharField(max_length=255, null=True, blank=True)

@@ -53,3 +53,12 @@ def payment_method_duplicate(*, customer: Customer, fingerprints: list[str]) -> 
         status__in=[PaymentMethod.Status.ACTIVE, PaymentMethod.Status.INACTIVE],
     )
     return queryset.first()
+
+
+def payment_method_by_token_ref(*, token_ref: str, for_update: bool = False) -> PaymentMethod | None:
+    """The payment method holding a network token. Not merchant-scoped: only the token service,
+    authenticated by its webhook signature, names tokens this way, and token refs are unique."""
+    queryset = PaymentMethod.objects.filter(network_token_ref=token_ref)
+    if for_update:
+        queryset = queryset.select_for_update()
+    return queryset.first()

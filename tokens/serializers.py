@@ -18,6 +18,7 @@ from vault_project.api.serializers import (
     EmailField,
     IsoMsDateTimeField,
     MetadataField,
+    RegexField,
     StrictSerializer,
     TextField,
 )
@@ -201,8 +202,72 @@ class RawCardSerializer(serializers.Serializer):
     card_cvc = serializers.CharField(allow_null=True)
 
 
+class RawCardWithNetworkTokenSerializer(serializers.Serializer):
+    card_details = RawCardSerializer()
+    network_token_details = RawCardSerializer()
+
+
 class RawPaymentMethodDataSerializer(serializers.Serializer):
-    card = RawCardSerializer()
+    """`card`, or upstream's `card_with_n_t` when a network token exists."""
+
+    card = RawCardSerializer(required=False)
+    card_with_n_t = RawCardWithNetworkTokenSerializer(required=False)
+
+
+class NetworkTokenDetailsSerializer(serializers.Serializer):
+    last4_digits = serializers.CharField()
+    issuer_country = serializers.CharField(allow_null=True)
+    network_token_expiry_month = serializers.CharField()
+    network_token_expiry_year = serializers.CharField()
+    nick_name = serializers.CharField(allow_null=True)
+    card_holder_name = serializers.CharField(allow_null=True)
+    card_isin = serializers.CharField(allow_null=True)
+    card_issuer = serializers.CharField(allow_null=True)
+    card_network = serializers.CharField(allow_null=True)
+    card_type = serializers.CharField(allow_null=True)
+    saved_to_locker = serializers.BooleanField()
+    par = serializers.CharField(allow_null=True)
+
+
+class NetworkTokenSerializer(serializers.Serializer):
+    payment_method_data = NetworkTokenDetailsSerializer()
+
+
+def network_token_view(payment_method) -> dict | None:
+    """The masked network token of a payment method, as upstream's `network_token`, or None."""
+    if not payment_method.network_token_ref or payment_method.network_token_status == "DELETED":
+        return None
+    return {
+        "payment_method_data": {
+            "last4_digits": payment_method.network_token_last4,
+            "issuer_country": payment_method.issuer_country,
+            "network_token_expiry_month": payment_method.network_token_exp_month,
+            "network_token_expiry_year": payment_method.network_token_exp_year,
+            "nick_name": payment_method.nick_name,
+            "card_holder_name": payment_method.card_holder_name,
+            "card_isin": payment_method.network_token_isin,
+            "card_issuer": payment_method.card_issuer,
+            "card_network": payment_method.card_network,
+            "card_type": payment_method.card_type,
+            "saved_to_locker": True,
+            "par": payment_method.network_token_par,
+        }
+    }
+
+
+def _raw_card(payment_method, number: str, exp_month: str | None, exp_year: str | None) -> dict:
+    return {
+        "card_number": number,
+        "card_exp_month": exp_month,
+        "card_exp_year": exp_year,
+        "card_holder_name": payment_method.card_holder_name,
+        "nick_name": payment_method.nick_name,
+        "card_issuing_country": payment_method.issuer_country,
+        "card_network": payment_method.card_network,
+        "card_issuer": payment_method.card_issuer,
+        "card_type": payment_method.card_type,
+        "card_cvc": None,
+    }
 
 
 class PaymentMethodSerializer(serializers.Serializer):
@@ -231,9 +296,9 @@ class PaymentMethodSerializer(serializers.Serializer):
     def get_connector_tokens(self, payment_method) -> None:
         return None
 
-    @extend_schema_field(OpenApiTypes.OBJECT)
-    def get_network_token(self, payment_method) -> None:
-        return None
+    @extend_schema_field(NetworkTokenSerializer(allow_null=True))
+    def get_network_token(self, payment_method):
+        return network_token_view(payment_method)
 
     @extend_schema_field(OpenApiTypes.OBJECT)
     def get_card_cvc_token_storage(self, payment_method) -> None:
@@ -245,20 +310,16 @@ class PaymentMethodSerializer(serializers.Serializer):
         secret = self.context.get("revealed")
         if secret is None:
             return None
-        return {
-            "card": {
-                "card_number": secret.number,
-                "card_exp_month": payment_method.expiry_month,
-                "card_exp_year": payment_method.expiry_year,
-                "card_holder_name": payment_method.card_holder_name,
-                "nick_name": payment_method.nick_name,
-                "card_issuing_country": payment_method.issuer_country,
-                "card_network": payment_method.card_network,
-                "card_issuer": payment_method.card_issuer,
-                "card_type": payment_method.card_type,
-                "card_cvc": None,
-            }
-        }
+        card = _raw_card(payment_method, secret.number, payment_method.expiry_month, payment_method.expiry_year)
+        if secret.token_number is None or network_token_view(payment_method) is None:
+            return {"card": card}
+        token = _raw_card(
+            payment_method,
+            secret.token_number,
+            payment_method.network_token_exp_month,
+            payment_method.network_token_exp_year,
+        )
+        return {"card_with_n_t": {"card_details": card, "network_token_details": token}}
 
 
 class PaymentMethodDeleteSerializer(serializers.Serializer):
@@ -291,9 +352,9 @@ class SavedPaymentMethodSerializer(serializers.Serializer):
     def get_is_default(self, payment_method) -> bool:
         return payment_method.id == self.context.get("default_payment_method_id")
 
-    @extend_schema_field(OpenApiTypes.OBJECT)
-    def get_network_tokenization(self, payment_method) -> None:
-        return None
+    @extend_schema_field(NetworkTokenSerializer(allow_null=True))
+    def get_network_tokenization(self, payment_method):
+        return network_token_view(payment_method)
 
     @extend_schema_field(OpenApiTypes.OBJECT)
     def get_connector_tokens(self, payment_method) -> None:
@@ -302,3 +363,52 @@ class SavedPaymentMethodSerializer(serializers.Serializer):
 
 class SavedPaymentMethodsSerializer(serializers.Serializer):
     customer_payment_methods = SavedPaymentMethodSerializer(many=True)
+
+
+class GetTokenSerializer(StrictSerializer):
+    token_type = serializers.ChoiceField(choices=["network_token", "single_use_token", "multi_use_token"])
+
+
+class EligibilityQuerySerializer(StrictSerializer):
+    card_bin = RegexField(r"\A[0-9]{6,8}\Z", screen_card_numbers=False)
+
+
+class EligibilitySerializer(serializers.Serializer):
+    eligible_for_network_tokenization = serializers.BooleanField()
+
+
+class TokenDetailsSerializer(serializers.Serializer):
+    network_token = serializers.CharField()
+    network_token_exp_month = serializers.CharField()
+    network_token_exp_year = serializers.CharField()
+    cryptogram = serializers.CharField()
+    card_issuer = serializers.CharField(allow_null=True)
+    card_network = serializers.CharField(allow_null=True)
+    card_type = serializers.CharField(allow_null=True)
+    card_issuing_country = serializers.CharField(allow_null=True)
+    bank_code = serializers.CharField(allow_null=True)
+    card_holder_name = serializers.CharField(allow_null=True)
+    nick_name = serializers.CharField(allow_null=True)
+    eci = serializers.CharField(allow_null=True)
+
+
+class GetTokenResponseSerializer(serializers.Serializer):
+    payment_method_id = serializers.CharField()
+    token_type = serializers.CharField()
+    token_details = TokenDetailsSerializer()
+
+
+class NetworkTokenStatusSerializer(serializers.Serializer):
+    """Upstream's union, tagged by `type`: success_response or failure_response."""
+
+    type = serializers.ChoiceField(choices=["success_response", "failure_response"])
+    status = serializers.CharField(required=False)
+    token_expiry_month = serializers.CharField(required=False)
+    token_expiry_year = serializers.CharField(required=False)
+    card_last_four = serializers.CharField(required=False)
+    token_last_four = serializers.CharField(required=False)
+    card_expiry_month = serializers.CharField(required=False)
+    card_expiry_year = serializers.CharField(required=False)
+    payment_method_id = serializers.CharField(required=False)
+    customer_id = serializers.CharField(required=False, allow_null=True)
+    error_message = serializers.CharField(required=False)

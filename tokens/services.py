@@ -16,6 +16,12 @@ from merchants.models import Merchant, Profile
 from tokens import cards, crypto
 from tokens.crypto import CardSecret
 from tokens.models import PaymentMethod
+from tokens.network.services import (
+    network_token_discard,
+    network_token_fields,
+    network_token_provision,
+    network_tokens_delete_at_provider,
+)
 from tokens.selectors import payment_method_duplicate, payment_method_get, payment_method_lookup
 from vault_project.api import errors
 from vault_project.ids import new_global_id
@@ -45,6 +51,19 @@ def payment_method_create(*, actor: Actor, merchant: Merchant, profile: Profile,
         if existing is not None:
             return _revault(actor=actor, payment_method=existing, card=card)
     payment_method_id = new_global_id("pm")
+    token = None
+    wants_token = (data.get("network_tokenization") or {}).get("enable") == "Enable"
+    if wants_token and persistent and profile.network_tokenization_enabled:
+        token = network_token_provision(
+            actor=actor,
+            merchant=merchant,
+            payment_method_id=payment_method_id,
+            card=secret,
+            exp_month=card["card_exp_month"],
+            exp_year=card["card_exp_year"],
+        )
+    if token is not None:
+        secret = CardSecret(number=secret.number, token_number=token.token_number)
     sealed = crypto.seal(secret, merchant_id=merchant.id, record_id=payment_method_id)
     now = timezone.now()
     try:
@@ -75,10 +94,18 @@ def payment_method_create(*, actor: Actor, merchant: Merchant, profile: Profile,
                 metadata=data.get("metadata"),
                 created=now,
                 last_used_at=now,
+                **(network_token_fields(token) if token else {}),
             )
-            _audit(actor, "payment_method.create", payment_method, details={"storage_type": data["storage_type"]})
+            _audit(
+                actor,
+                "payment_method.create",
+                payment_method,
+                details={"storage_type": data["storage_type"], "network_token": token is not None},
+            )
     except IntegrityError:
         # A concurrent create of the same card for the same customer won the race: answer its row.
+        if token is not None:
+            network_token_discard(token)
         existing = payment_method_duplicate(customer=customer, fingerprints=fingerprints) if customer else None
         if existing is None:
             raise
@@ -149,12 +176,20 @@ def payment_method_update(
 
 
 def _redact(payment_method: PaymentMethod) -> None:
-    """Destroy the card data: the ciphertext and its wrapped data key go, not just a flag."""
+    """Destroy the card data: the ciphertext and its wrapped data key go, not just a flag. A network
+    token is marked for deletion at the token service, which happens after the transaction."""
     payment_method.status = PaymentMethod.Status.REDACTED
     payment_method.sealed_card = ""
     payment_method.kek_version = ""
     payment_method.card_fingerprint = None
-    payment_method.save(update_fields=["status", "sealed_card", "kek_version", "card_fingerprint", "updated_at"])
+    payment_method.network_token_delete_pending = bool(
+        payment_method.network_token_ref and payment_method.network_token_status != "DELETED"
+    )
+    payment_method.save(
+        update_fields=[
+            "status", "sealed_card", "kek_version", "card_fingerprint", "network_token_delete_pending", "updated_at"
+        ]
+    )  # fmt: skip
 
 
 def payment_method_delete(*, actor: Actor, merchant: Merchant, payment_method_id: str) -> PaymentMethod:
@@ -164,26 +199,35 @@ def payment_method_delete(*, actor: Actor, merchant: Merchant, payment_method_id
             raise errors.AlreadyRedacted("Payment method has already been redacted")
         _redact(payment_method)
         _audit(actor, "payment_method.delete", payment_method)
+    if payment_method.network_token_delete_pending:
+        network_tokens_delete_at_provider([payment_method])
     return payment_method
 
 
-def payment_methods_delete_for_customer(*, actor: Actor, customer: Customer) -> int:
-    """Delete every payment method of a customer being redacted; run inside the customer's transaction."""
+def payment_methods_delete_for_customer(*, actor: Actor, customer: Customer) -> list[PaymentMethod]:
+    """Delete every payment method of a customer being redacted; run inside the customer's transaction.
+
+    Returns those whose network token the caller must delete at the token service after committing.
+    """
     payment_methods = (
         PaymentMethod.objects.select_for_update()
         .filter(merchant_id=customer.merchant_id, customer=customer)
         .exclude(status=PaymentMethod.Status.REDACTED)
     )
-    count = 0
+    pending = []
     for payment_method in payment_methods:
         _redact(payment_method)
         _audit(actor, "payment_method.delete", payment_method, details={"reason": "customer deleted"})
-        count += 1
-    return count
+        if payment_method.network_token_delete_pending:
+            pending.append(payment_method)
+    return pending
 
 
 def payment_methods_purge_expired(*, actor: Actor, now=None) -> int:
-    """Remove expired volatile payment methods, their ciphertext and data keys with them."""
+    """Remove expired volatile payment methods, their ciphertext and data keys with them.
+
+    Volatile payment methods never get a network token, so none is left behind at the token service.
+    """
     now = now or timezone.now()
     with transaction.atomic():
         expired = PaymentMethod.objects.filter(storage_type=PaymentMethod.StorageType.VOLATILE, expires_at__lte=now)

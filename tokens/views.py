@@ -6,8 +6,14 @@ from rest_framework.response import Response
 from idempotency.decorators import idempotent
 from merchants import scopes
 from tokens import services
+from tokens.network import services as network
 from tokens.selectors import payment_method_get
 from tokens.serializers import (
+    EligibilityQuerySerializer,
+    EligibilitySerializer,
+    GetTokenResponseSerializer,
+    GetTokenSerializer,
+    NetworkTokenStatusSerializer,
     PaymentMethodCreateSerializer,
     PaymentMethodDeleteSerializer,
     PaymentMethodSerializer,
@@ -56,6 +62,10 @@ class PaymentMethodViewSet(VaultViewSet):
         "retrieve": scopes.PAYMENT_METHODS_READ,
         "update": scopes.PAYMENT_METHODS_WRITE,
         "destroy": scopes.PAYMENT_METHODS_WRITE,
+        "network_token_status": scopes.PAYMENT_METHODS_READ,
+        # Reading the token itself also needs payment_methods:reveal, checked and audited by the service.
+        "get_token": scopes.PAYMENT_METHODS_READ,
+        "network_token_eligibility": scopes.PAYMENT_METHODS_READ,
     }
 
     @idempotent
@@ -100,3 +110,44 @@ class PaymentMethodViewSet(VaultViewSet):
             actor=self.actor, merchant=self.principal.merchant, payment_method_id=payment_method_id
         )
         return Response({"id": payment_method.id})
+
+    @extend_schema(
+        summary="Check a payment method's network token at the token service",
+        responses={200: NetworkTokenStatusSerializer, **error_responses(404)},
+    )
+    def network_token_status(self, request, payment_method_id: str):
+        return Response(
+            network.network_token_status(merchant=self.principal.merchant, payment_method_id=payment_method_id)
+        )
+
+    @extend_schema(
+        summary="Get the network token with a fresh cryptogram (needs payment_methods:reveal)",
+        request=GetTokenSerializer,
+        responses={200: GetTokenResponseSerializer, **error_responses(404)},
+    )
+    def get_token(self, request, payment_method_id: str):
+        body = GetTokenSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        return Response(
+            network.network_token_get(
+                actor=self.actor,
+                merchant=self.principal.merchant,
+                profile=self.principal.profile,
+                payment_method_id=payment_method_id,
+                token_type=body.validated_data["token_type"],
+                allowed=self.principal.has_scope(scopes.PAYMENT_METHODS_REVEAL),
+            )
+        )
+
+    @extend_schema(
+        summary="Tell whether a card BIN is eligible for a network token",
+        parameters=[EligibilityQuerySerializer],
+        responses={200: EligibilitySerializer, **error_responses()},
+    )
+    def network_token_eligibility(self, request):
+        query = EligibilityQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        eligible = network.network_token_eligible(
+            profile=self.principal.profile, card_bin=query.validated_data["card_bin"]
+        )
+        return Response({"eligible_for_network_tokenization": eligible})

@@ -129,6 +129,17 @@ VAULT_API_PREFIXES = check_api_prefixes(env.list("VAULT_API_PREFIXES", default=[
 VAULT_MAX_BODY_BYTES = env.int("VAULT_MAX_BODY_BYTES", default=16 * 1024)
 VAULT_MAX_JSON_DEPTH = env.int("VAULT_MAX_JSON_DEPTH", default=32)
 VAULT_LIST_MAX_LIMIT = 100
+# Network tokenization: the token service (a token-requestor gateway, or the bundled simulator).
+VAULT_NT_URL = env.str("VAULT_NT_URL", default="")
+VAULT_NT_API_KEY = env.str("VAULT_NT_API_KEY", default="")
+if VAULT_NT_URL and not VAULT_NT_API_KEY:
+    raise ImproperlyConfigured("VAULT_NT_URL needs VAULT_NT_API_KEY, the bearer key for the token service.")
+# A create never waits longer than this for a token; reads retry idempotent calls this many times.
+VAULT_NT_TIMEOUT = env.float("VAULT_NT_TIMEOUT", default=3.0)
+VAULT_NT_RETRIES = env.int("VAULT_NT_RETRIES", default=2)
+VAULT_NT_WEBHOOK_SECRET = env.str("VAULT_NT_WEBHOOK_SECRET", default="")
+if VAULT_NT_WEBHOOK_SECRET:
+    check_secret("VAULT_NT_WEBHOOK_SECRET", VAULT_NT_WEBHOOK_SECRET)
 # How long an Idempotency-Key's answer is kept, and how long a retry waits for a first request in flight.
 VAULT_IDEMPOTENCY_TTL = env.int("VAULT_IDEMPOTENCY_TTL", default=24 * 3600)
 VAULT_IDEMPOTENCY_WAIT_SECONDS = env.float("VAULT_IDEMPOTENCY_WAIT_SECONDS", default=5.0)

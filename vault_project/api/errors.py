@@ -48,6 +48,11 @@ class PreconditionFailed(VaultError):
     message = "Precondition failed"
 
 
+class NotSupported(VaultError):
+    code = "IR_19"
+    message = "Payment method type not supported"
+
+
 class Unauthenticated(VaultError):
     status_code = 401
     code = "IR_01"
@@ -90,6 +95,12 @@ class UnprocessableRequest(VaultError):
     message = "The request cannot be applied to this resource"
 
 
+class UnprocessableEntity(VaultError):
+    status_code = 422
+    code = "IR_29"
+    message = "The request cannot be processed"
+
+
 class ProfileHeaderInvalid(VaultError):
     status_code = 422
     code = "IR_06"
@@ -116,6 +127,12 @@ class NotFound(VaultError):
     status_code = 404
     code = "HE_02"
     message = "Resource does not exist in our records"
+
+
+class GenericNotFound(VaultError):
+    status_code = 404
+    code = "IR_37"
+    message = "Not found"
 
 
 class AlreadyRedacted(VaultError):

@@ -2,16 +2,21 @@ from django.core.management.base import BaseCommand
 
 from audit.actors import operator_actor
 from idempotency.services import idempotency_purge_expired
+from tokens.models import PaymentMethod
+from tokens.network.services import network_tokens_retry_deletes
 from tokens.services import payment_methods_purge_expired
 
 
 class Command(BaseCommand):
     help = (
         "Delete volatile payment methods past their lifetime, with their ciphertext and data keys, and "
-        "idempotency records past theirs."
+        "idempotency records past theirs; retry deleting network tokens of deleted cards at the token service."
     )
 
     def handle(self, *args, **options) -> None:
         count = payment_methods_purge_expired(actor=operator_actor())
         self.stdout.write(f"purged {count} expired volatile payment method(s)")
         self.stdout.write(f"purged {idempotency_purge_expired()} expired idempotency record(s)")
+        pending = PaymentMethod.objects.filter(network_token_delete_pending=True).count()
+        confirmed = network_tokens_retry_deletes()
+        self.stdout.write(f"deleted {confirmed} of {pending} network token(s) awaiting deletion at the token service")

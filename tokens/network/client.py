@@ -1,0 +1,164 @@
+"""The token-service provider interface and its HTTP client.
+
+The vault asks a token service for network tokens through `TokenService`. `HttpTokenService` speaks
+the JSON protocol in tokens/network/protocol.py to a token-requestor gateway or to the bundled
+simulator. The card number leaves the vault here, to the token service, as it must.
+"""
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import requests
+from django.conf import settings
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+from tokens import cards
+from tokens.crypto import CardSecret
+
+
+class TokenServiceError(Exception):
+    """The token service failed or refused; the message never holds card or token numbers."""
+
+
+class TokenNotFound(TokenServiceError):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class TokenState:
+    token_ref: str
+    status: str
+    token_exp_month: str
+    token_exp_year: str
+    token_last4: str
+    token_isin: str
+    par: str | None
+    network: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ProvisionedToken:
+    """A new token. Its number is card data: the repr masks it."""
+
+    state: TokenState
+    token_number: str
+
+    def __repr__(self) -> str:
+        return f"ProvisionedToken(ref={self.state.token_ref!r}, number={cards.mask(self.token_number)!r})"
+
+    __str__ = __repr__
+
+
+@dataclass(frozen=True, slots=True)
+class Cryptogram:
+    cryptogram: str
+    eci: str | None
+
+    def __repr__(self) -> str:
+        return "Cryptogram(***)"
+
+
+class TokenService(Protocol):
+    def provision(self, card: CardSecret, *, exp_month: str, exp_year: str, reference: str) -> ProvisionedToken: ...
+
+    def status(self, token_ref: str) -> TokenState: ...
+
+    def cryptogram(self, token_ref: str) -> Cryptogram: ...
+
+    def suspend(self, token_ref: str) -> TokenState: ...
+
+    def resume(self, token_ref: str) -> TokenState: ...
+
+    def delete(self, token_ref: str) -> TokenState: ...
+
+
+def _state(data: Any) -> TokenState:
+    try:
+        return TokenState(
+            token_ref=str(data["token_ref"]),
+            status=str(data["status"]),
+            token_exp_month=str(data["token_exp_month"]),
+            token_exp_year=str(data["token_exp_year"]),
+            token_last4=str(data["token_last4"]),
+            token_isin=str(data.get("token_isin") or ""),
+            par=data.get("par"),
+            network=data.get("network"),
+        )
+    except (KeyError, TypeError) as exc:
+        raise TokenServiceError("token service answered an unexpected shape") from exc
+
+
+class HttpTokenService:
+    """Bearer-authenticated JSON client with timeouts; idempotent calls retry with backoff, creates do not."""
+
+    def __init__(self, *, base_url: str, api_key: str, timeout: float, retries: int) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self.session = requests.Session()
+        self.session.headers.update({"Authorization": f"Bearer {api_key}", "Accept": "application/json"})
+        retry = Retry(
+            total=retries,
+            backoff_factor=0.1,
+            status_forcelist=(502, 503, 504),
+            allowed_methods=frozenset({"GET", "DELETE"}),
+            raise_on_status=False,
+        )
+        self.session.mount(self.base_url, HTTPAdapter(max_retries=retry))
+
+    def _call(self, method: str, path: str, json: dict | None = None) -> Any:
+        try:
+            response = self.session.request(method, f"{self.base_url}{path}", json=json, timeout=self.timeout)
+        except requests.RequestException as exc:
+            raise TokenServiceError(f"token service unreachable: {type(exc).__name__}") from None
+        if response.status_code == 404:
+            raise TokenNotFound("token service does not know this token")
+        if response.status_code >= 300:
+            raise TokenServiceError(f"token service answered {response.status_code}")
+        try:
+            return response.json()
+        except ValueError:
+            raise TokenServiceError("token service answered something that is not JSON") from None
+
+    def provision(self, card: CardSecret, *, exp_month: str, exp_year: str, reference: str) -> ProvisionedToken:
+        body = {
+            "card_number": card.number,
+            "exp_month": exp_month,
+            "exp_year": exp_year,
+            "requestor_reference": reference,
+        }
+        data = self._call("POST", "/v1/tokens", body)
+        number = data.get("token_number") if isinstance(data, dict) else None
+        if not isinstance(number, str) or not cards.luhn_valid(number) or number == card.number:
+            raise TokenServiceError("token service answered an unusable token number")
+        return ProvisionedToken(state=_state(data), token_number=number)
+
+    def status(self, token_ref: str) -> TokenState:
+        return _state(self._call("GET", f"/v1/tokens/{token_ref}"))
+
+    def cryptogram(self, token_ref: str) -> Cryptogram:
+        data = self._call("POST", f"/v1/tokens/{token_ref}/cryptograms")
+        if not isinstance(data, dict) or not isinstance(data.get("cryptogram"), str):
+            raise TokenServiceError("token service answered an unexpected shape")
+        return Cryptogram(cryptogram=data["cryptogram"], eci=data.get("eci"))
+
+    def suspend(self, token_ref: str) -> TokenState:
+        return _state(self._call("POST", f"/v1/tokens/{token_ref}/suspend"))
+
+    def resume(self, token_ref: str) -> TokenState:
+        return _state(self._call("POST", f"/v1/tokens/{token_ref}/resume"))
+
+    def delete(self, token_ref: str) -> TokenState:
+        return _state(self._call("DELETE", f"/v1/tokens/{token_ref}"))
+
+
+def token_service() -> TokenService | None:
+    """The configured token service, or None when network tokenization is not configured."""
+    if not settings.VAULT_NT_URL:
+        return None
+    return HttpTokenService(
+        base_url=settings.VAULT_NT_URL,
+        api_key=settings.VAULT_NT_API_KEY,
+        timeout=settings.VAULT_NT_TIMEOUT,
+        retries=settings.VAULT_NT_RETRIES,
+    )

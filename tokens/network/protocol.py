@@ -1,0 +1,49 @@
+"""The token-service protocol the vault's client speaks and the simulator serves.
+
+JSON over HTTP, bearer authentication (`Authorization: Bearer <key>`), all under `/v1`:
+
+| request | answer |
+|---|---|
+| `POST /v1/tokens` `{"card_number", "exp_month", "exp_year", "requestor_reference"}` | 201 `TOKEN` |
+| `GET /v1/tokens/{token_ref}` | 200 `TOKEN` (without `token_number`) |
+| `POST /v1/tokens/{token_ref}/cryptograms` | 200 `{"cryptogram", "eci"}` (new on every call) |
+| `POST /v1/tokens/{token_ref}/suspend`, `…/resume` | 200 `TOKEN` (without `token_number`) |
+| `DELETE /v1/tokens/{token_ref}` | 200 `TOKEN` (without `token_number`), status DELETED |
+
+`TOKEN` is `{"token_ref", "token_number"?, "token_last4", "token_isin", "token_exp_month", "token_exp_year",
+"par", "network", "status"}` with status one of ACTIVE, SUSPENDED, DELETED, EXPIRED. Errors are
+`{"error": {"code", "message"}}` with 400 (bad request), 401 (bad credentials), 404 (unknown token),
+409 (a deleted token cannot change), 422 (card not eligible) or 503 (try again).
+
+Lifecycle events are pushed to the vault's webhook as `POST` JSON `{"event_id", "token_ref",
+"status", "token_exp_month", "token_exp_year", "occurred_at"}`, signed in the header
+`X-Token-Service-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>" under the shared secret>`.
+"""
+
+import hashlib
+import hmac
+import time
+
+SIGNATURE_HEADER = "X-Token-Service-Signature"
+STATUSES = ("ACTIVE", "SUSPENDED", "DELETED", "EXPIRED")
+# How old a signed webhook may be before it is refused as a possible replay.
+SIGNATURE_TOLERANCE_SECONDS = 300
+
+
+def sign(body: bytes, secret: str, timestamp: int | None = None) -> str:
+    timestamp = int(time.time()) if timestamp is None else timestamp
+    digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+    return f"t={timestamp},v1={digest}"
+
+
+def signature_valid(body: bytes, header: str, secret: str, now: float | None = None) -> bool:
+    """Check a webhook signature in constant time, and that it is recent."""
+    parts = dict(part.split("=", 1) for part in header.split(",") if "=" in part)
+    timestamp, given = parts.get("t", ""), parts.get("v1", "")
+    if not timestamp.isascii() or not timestamp.isdigit() or not given:
+        return False
+    now = time.time() if now is None else now
+    if abs(now - int(timestamp)) > SIGNATURE_TOLERANCE_SECONDS:
+        return False
+    expected = sign(body, secret, int(timestamp)).split("v1=", 1)[1]
+    return hmac.compare_digest(expected, given)
