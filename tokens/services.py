@@ -16,6 +16,7 @@ from merchants.models import Merchant, Profile
 from tokens import cards, crypto
 from tokens.crypto import CardSecret
 from tokens.models import PaymentMethod
+from tokens.network.protocol import TOKEN_DELETED
 from tokens.network.services import (
     network_token_discard,
     network_token_fields,
@@ -183,7 +184,7 @@ def _redact(payment_method: PaymentMethod) -> None:
     payment_method.kek_version = ""
     payment_method.card_fingerprint = None
     payment_method.network_token_delete_pending = bool(
-        payment_method.network_token_ref and payment_method.network_token_status != "DELETED"
+        payment_method.network_token_ref and payment_method.network_token_status != TOKEN_DELETED
     )
     payment_method.save(
         update_fields=[

@@ -26,6 +26,7 @@ import time
 
 SIGNATURE_HEADER = "X-Token-Service-Signature"
 STATUSES = ("ACTIVE", "SUSPENDED", "DELETED", "EXPIRED")
+TOKEN_DELETED = "DELETED"
 # How old a signed webhook may be before it is refused as a possible replay.
 SIGNATURE_TOLERANCE_SECONDS = 300
 

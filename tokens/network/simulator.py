@@ -90,9 +90,19 @@ class SimulatorStore:
         with self.lock:
             self.db.execute(
                 "INSERT INTO tokens VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (token["token_ref"], card_digest, token["network"], token["token_number"], token["token_exp_month"],
-                 token["token_exp_year"], token["par"], token["status"], token["card_last4"], time.time()),
-            )  # fmt: skip
+                (
+                    token["token_ref"],
+                    card_digest,
+                    token["network"],
+                    token["token_number"],
+                    token["token_exp_month"],
+                    token["token_exp_year"],
+                    token["par"],
+                    token["status"],
+                    token["card_last4"],
+                    time.time(),
+                ),
+            )
 
     def update(self, ref: str, **fields: str) -> None:
         columns = {"status": "status", "token_exp_month": "exp_month", "token_exp_year": "exp_year"}
@@ -129,8 +139,17 @@ def public(token: dict) -> dict:
 
 
 class SimulatorConfig:
-    def __init__(self, *, api_key: str, fail_rate: float, latency_ms: int, malformed: bool, seed: int | None,
-                 webhook_url: str | None, webhook_secret: str | None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        *,
+        api_key: str,
+        fail_rate: float,
+        latency_ms: int,
+        malformed: bool,
+        seed: int | None,
+        webhook_url: str | None,
+        webhook_secret: str | None,
+    ) -> None:
         self.api_key = api_key
         self.fail_rate = fail_rate
         self.latency_ms = latency_ms
@@ -276,8 +295,14 @@ class SimulatorHandler(BaseHTTPRequestHandler):
             self.config.fail_rate = float(body.get("fail_rate", self.config.fail_rate))
             self.config.latency_ms = int(body.get("latency_ms", self.config.latency_ms))
             self.config.malformed = bool(body.get("malformed", self.config.malformed))
-            return self._send(200, {"fail_rate": self.config.fail_rate, "latency_ms": self.config.latency_ms,
-                                    "malformed": self.config.malformed})  # fmt: skip
+            return self._send(
+                200,
+                {
+                    "fail_rate": self.config.fail_rate,
+                    "latency_ms": self.config.latency_ms,
+                    "malformed": self.config.malformed,
+                },
+            )
         match = _EVENT.fullmatch(path)
         if method == "POST" and match:
             return self._event(match.group(1), self._body())
@@ -296,7 +321,7 @@ class SimulatorHandler(BaseHTTPRequestHandler):
             "reissue": {
                 "token_exp_month": str(body.get("token_exp_month", "")),
                 "token_exp_year": str(body.get("token_exp_year", "")),
-            },  # fmt: skip
+            },
         }[event]
         self.store.update(ref, **changes)
         token = {**token, **changes}
@@ -315,7 +340,7 @@ class SimulatorHandler(BaseHTTPRequestHandler):
                 "token_exp_month": token["token_exp_month"],
                 "token_exp_year": token["token_exp_year"],
                 "occurred_at": datetime.now(UTC).isoformat(),
-            }  # fmt: skip
+            }
         ).encode()
         request = urllib.request.Request(  # noqa: S310 - the configured vault URL
             self.config.webhook_url,
