@@ -68,7 +68,7 @@ def get_token(client, pm_id, spelling="short"):
 
 
 def test_a_token_is_provisioned_on_create(nt, simulator):
-    tenant, api, revealer, customer = nt
+    _, api, revealer, customer = nt
     pm = tokenized(api, customer["id"])
     token = pm["network_token"]["payment_method_data"]
     assert token["card_network"] == "Visa" and token["saved_to_locker"] is True
