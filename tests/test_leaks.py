@@ -31,15 +31,16 @@ def test_a_hundred_cards_leave_no_number_in_clear(api, caplog):
     responses = [api.post("/payment_methods", card_body(customer["id"], number)) for number in numbers]
     assert all(response.status_code == 200 for response in responses)
     dump = database_dump()
+    without_hex = _HEX_TOKEN.sub("", dump)
     for number in numbers:
         assert number not in dump and number not in caplog.text
-        assert number[6:12] not in dump  # not even the middle digits
+        assert number[6:12] not in without_hex  # not even the middle digits
     for response in responses:
         body = response.content.decode()
         assert not any(number in body for number in numbers)
         card = response.json()["payment_method_data"]["card"]
         assert len(card["card_isin"]) == 6 and len(card["last4_digits"]) == 4
-    assert not contains_card_number(_HEX_TOKEN.sub("", dump))
+    assert not contains_card_number(without_hex)
     assert not contains_card_number(_HEX_TOKEN.sub("", caplog.text))
 
 
