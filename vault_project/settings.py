@@ -103,6 +103,10 @@ else:
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# --- Admin console (the restricted Django admin) ---------------------------------------------
+VAULT_ADMIN_PATH = env.str("VAULT_ADMIN_PATH", default="admin/")
+# --- end admin console -----------------------------------------------------------------------
+
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = False
