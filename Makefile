@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format install env migrate
+.PHONY: run serve test lint format install env migrate
 
 $(VENV)/.installed: requirements-dev.lock
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed")'
@@ -27,6 +27,11 @@ migrate: install env
 run: migrate
 	$(PY) manage.py demo_merchant
 	$(PY) manage.py runserver --noreload $(HOST):$(PORT)
+
+# Production server: gunicorn with gunicorn.conf.py; configure through the environment (README).
+serve: install
+	$(PY) manage.py migrate --noinput
+	$(VENV)/bin/gunicorn -c gunicorn.conf.py
 
 test: install env
 	$(PY) -m pytest $(PYTEST_ARGS)

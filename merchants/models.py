@@ -12,6 +12,8 @@ PROFILE_ID_RE = re.compile(r"pro_[A-Za-z0-9]{20}", re.ASCII)
 class Merchant(models.Model):
     id = models.CharField(primary_key=True, max_length=64)
     name = models.CharField(max_length=255)
+    # Requests per minute for each of the merchant's keys; null → VAULT_RATE_LIMIT_PER_MINUTE, 0 → no limit.
+    rate_limit_per_minute = models.PositiveIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -60,3 +62,15 @@ class ApiKey(models.Model):
     def prefix(self) -> str:
         """The non-secret start of the key, enough to recognise it in a list."""
         return f"{KEY_PREFIX}{self.key_id}_…"
+
+
+class RateLimitCounter(models.Model):
+    """Requests counted per key and window, when no Redis is configured: a store every server
+    process shares. Old windows are removed by `purge_expired`."""
+
+    bucket = models.CharField(max_length=80, unique=True)
+    window_start = models.BigIntegerField(db_index=True)
+    count = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.bucket}={self.count}"

@@ -61,6 +61,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "vault_project.api.middleware.RequestIdMiddleware",
     "vault_project.api.middleware.BodyLimitMiddleware",
+    "vault_project.logging.AccessLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -147,6 +148,10 @@ if VAULT_NT_WEBHOOK_SECRET:
 # How long an Idempotency-Key's answer is kept, and how long a retry waits for a first request in flight.
 VAULT_IDEMPOTENCY_TTL = env.int("VAULT_IDEMPOTENCY_TTL", default=24 * 3600)
 VAULT_IDEMPOTENCY_WAIT_SECONDS = env.float("VAULT_IDEMPOTENCY_WAIT_SECONDS", default=5.0)
+# Requests per minute per API key, unless the merchant has its own limit; 0 switches limiting off.
+VAULT_RATE_LIMIT_PER_MINUTE = env.int("VAULT_RATE_LIMIT_PER_MINUTE", default=6000)
+# Redis for rate-limit counters shared by every server process; without it, the database.
+REDIS_URL = env.str("REDIS_URL", default="")
 # How long a `storage_type: volatile` payment method lives, in seconds.
 VAULT_VOLATILE_TTL = env.int("VAULT_VOLATILE_TTL", default=15 * 60)
 # A key's last_used_at is written at most this often, to keep reads from becoming writes.
@@ -157,6 +162,7 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = VAULT_MAX_BODY_BYTES
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["merchants.authentication.ApiKeyAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["merchants.permissions.HasScope"],
+    "DEFAULT_THROTTLE_CLASSES": ["vault_project.api.ratelimit.ApiKeyRateThrottle"],
     "DEFAULT_PARSER_CLASSES": ["vault_project.api.parsers.StrictJSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_CONTENT_NEGOTIATION_CLASS": "vault_project.api.negotiation.JSONOnlyNegotiation",
@@ -186,17 +192,29 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
+# JSON lines in production (for log pipelines), plain text in development; both redacted.
+VAULT_LOG_FORMAT = env.str("VAULT_LOG_FORMAT", default="plain" if DEVELOPMENT else "json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {"redact": {"()": "vault_project.logging.RedactingFilter"}},
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact"]}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "vault_project.logging.VaultJsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json" if VAULT_LOG_FORMAT == "json" else "plain",
+            "filters": ["redact"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("VAULT_LOG_LEVEL", default="INFO")},
     "loggers": {
         # Django's request logger prints request details on 4xx/5xx; our handler logs what is needed.
         "django.request": {"level": "ERROR", "propagate": True},
         # The development server's access log, through the redacting handler like everything else.
         "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        "vault.access": {"level": env.str("VAULT_ACCESS_LOG_LEVEL", default="INFO")},
     },
 }

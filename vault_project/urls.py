@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
 
 from customers import urls as customer_urls
 from tokens import urls as payment_method_urls
+from vault_project import health
 from vault_project.api import errors
 from vault_project.api.responses import error_response
 
@@ -24,6 +25,8 @@ def read_only(view):
 _public = {"authentication_classes": [], "permission_classes": []}
 urlpatterns = [
     path("openapi.json", read_only(SpectacularJSONAPIView.as_view(**_public)), name="openapi"),
+    path("health", health.live, name="health"),
+    path("health/ready", health.ready, name="health-ready"),
     path("docs", read_only(SpectacularSwaggerView.as_view(url_name="openapi", **_public)), name="docs"),
     *customer_urls.short_routes(),
     *payment_method_urls.short_routes(),

@@ -1,6 +1,7 @@
 """The one exception handler: every failure becomes the Hyperswitch error envelope."""
 
 import logging
+import math
 import re
 import traceback
 from typing import Any
@@ -90,7 +91,7 @@ def to_vault_error(exc: Exception) -> errors.VaultError | None:
         case drf.ParseError():
             return errors.InvalidRequest("Request body is not valid JSON")
         case drf.Throttled():
-            return errors.RateLimited()
+            return errors.RateLimited(retry_after=max(1, math.ceil(exc.wait or 1)))
         case RequestDataTooBig():
             return errors.BodyTooLarge()
         case SuspiciousOperation():
@@ -120,9 +121,7 @@ def handle_exception(exc: Exception, context: dict[str, Any]) -> Response:
         error = errors.InternalError()
     set_rollback()
     headers = {}
-    if isinstance(exc, drf.Throttled) and exc.wait is not None:
-        headers["Retry-After"] = str(max(1, int(exc.wait)))
-    elif isinstance(error, errors.RateLimited) and "retry_after" in error.extra:
+    if isinstance(error, errors.RateLimited) and "retry_after" in error.extra:
         headers["Retry-After"] = str(error.extra["retry_after"])
     if isinstance(error, errors.Unauthenticated):
         headers["WWW-Authenticate"] = "api-key"

@@ -4,6 +4,7 @@ from audit.actors import operator_actor
 from idempotency.services import idempotency_purge_expired
 from tokens.models import PaymentMethod
 from tokens.network.services import network_tokens_retry_deletes
+from vault_project.api.ratelimit import purge_old_windows
 from tokens.services import payment_methods_purge_expired
 
 
@@ -17,6 +18,7 @@ class Command(BaseCommand):
         count = payment_methods_purge_expired(actor=operator_actor())
         self.stdout.write(f"purged {count} expired volatile payment method(s)")
         self.stdout.write(f"purged {idempotency_purge_expired()} expired idempotency record(s)")
+        self.stdout.write(f"purged {purge_old_windows()} finished rate-limit window(s)")
         pending = PaymentMethod.objects.filter(network_token_delete_pending=True).count()
         confirmed = network_tokens_retry_deletes()
         self.stdout.write(f"deleted {confirmed} of {pending} network token(s) awaiting deletion at the token service")

@@ -5,6 +5,8 @@ from tokens.network.simulator import SimulatorConfig, make_server
 
 
 class Command(BaseCommand):
+    # The simulator serves none of the vault's URLs or models: no need to check them at start.
+    requires_system_checks: list = []
     help = (
         "Run the token-service simulator: a stand-in for a card network's token service, speaking the "
         "protocol in tokens/network/protocol.py. For tests and local development only."

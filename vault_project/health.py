@@ -1,0 +1,48 @@
+"""Health endpoints for the production server and its orchestrator.
+
+`/health` is liveness: the process answers. `/health/ready` is readiness: the database answers and
+the keyring seals and opens a probe value, else 503 with which check failed.
+"""
+
+from django.db import DatabaseError, connection
+from django.http import HttpRequest, JsonResponse
+
+from tokens import crypto
+from vault_project.api import errors
+from vault_project.api.responses import error_response
+
+_PROBE = crypto.CardSecret(number="0" * 16)
+
+
+def _database_ok() -> bool:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            return cursor.fetchone() == (1,)
+    except DatabaseError:
+        return False
+
+
+def _keyring_ok() -> bool:
+    try:
+        sealed = crypto.seal(_PROBE, merchant_id="health", record_id="probe")
+        return crypto.open_sealed(sealed.value, merchant_id="health", record_id="probe") == _PROBE
+    except Exception:  # noqa: BLE001 - any failure means the keyring cannot serve
+        return False
+
+
+def live(request: HttpRequest) -> JsonResponse:
+    if request.method not in ("GET", "HEAD"):
+        return error_response(errors.MethodNotAllowed())
+    return JsonResponse({"status": "ok"})
+
+
+def ready(request: HttpRequest) -> JsonResponse:
+    if request.method not in ("GET", "HEAD"):
+        return error_response(errors.MethodNotAllowed())
+    checks = {"database": _database_ok(), "keyring": _keyring_ok()}
+    if all(checks.values()):
+        return JsonResponse({"status": "ready", "checks": checks})
+    return JsonResponse(
+        {"error": {"type": "api", "code": "HE_00", "message": "Not ready"}, "checks": checks}, status=503
+    )
