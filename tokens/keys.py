@@ -16,6 +16,10 @@ class UnknownKeyVersion(LookupError):
     """A ciphertext names a KEK version the keyring no longer holds."""
 
 
+class KeyProviderUnavailable(RuntimeError):
+    """The key provider cannot answer now (an external KMS down, say): the request may be retried."""
+
+
 class KeyProvider(Protocol):
     def active_kek(self) -> tuple[str, bytes]: ...
 

@@ -14,6 +14,7 @@ from rest_framework import exceptions as drf
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
+from tokens.keys import KeyProviderUnavailable
 from vault_project.api import errors
 
 logger = logging.getLogger("vault.api")
@@ -97,6 +98,9 @@ def to_vault_error(exc: Exception) -> errors.VaultError | None:
         case SuspiciousOperation():
             # Too many query fields, a bad Host and the like: the request's fault, not ours.
             return errors.InvalidRequest()
+        case KeyProviderUnavailable():
+            logger.warning("key provider unavailable")
+            return errors.DependencyUnavailable()
         case OperationalError() | InterfaceError():
             logger.warning("database unavailable: %s", type(exc).__name__)
             return errors.DependencyUnavailable()
