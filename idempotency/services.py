@@ -35,7 +35,15 @@ def _claim(*, merchant: Merchant, key: str, digest: str) -> IdempotencyRecord | 
 
 
 def _fresh(record: IdempotencyRecord) -> bool:
-    return record.created_at > timezone.now() - timedelta(seconds=settings.VAULT_IDEMPOTENCY_TTL)
+    """Live: answered within the TTL, or still being answered by a request that may yet finish.
+
+    An in-flight record older than VAULT_IDEMPOTENCY_STALE_SECONDS belongs to a request whose server
+    died (a worker is killed after its timeout): it is taken over rather than blocking its key for a day.
+    """
+    age = timezone.now() - record.created_at
+    if record.response_status is None:
+        return age < timedelta(seconds=settings.VAULT_IDEMPOTENCY_STALE_SECONDS)
+    return age < timedelta(seconds=settings.VAULT_IDEMPOTENCY_TTL)
 
 
 def idempotent_call(*, merchant: Merchant, key: str, digest: str, call: Callable[[], Response]) -> Response:

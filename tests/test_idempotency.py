@@ -62,6 +62,14 @@ def test_a_request_still_in_flight_is_409(api, tenant, settings):
     assert first.status_code == 200
 
 
+def test_a_request_abandoned_in_flight_is_taken_over(api, settings):
+    post(api, "/customers", CUSTOMER_BODY, "orphan")
+    IdempotencyRecord.objects.filter(key="orphan").update(
+        response_status=None, response_body=None, created_at=timezone.now() - timedelta(seconds=120)
+    )
+    assert post(api, "/customers", CUSTOMER_BODY, "orphan").status_code == 200
+
+
 def test_an_expired_key_runs_again(api, settings):
     post(api, "/customers", CUSTOMER_BODY, "old")
     IdempotencyRecord.objects.filter(key="old").update(created_at=timezone.now() - timedelta(hours=25))

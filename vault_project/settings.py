@@ -148,6 +148,8 @@ if VAULT_NT_WEBHOOK_SECRET:
 # How long an Idempotency-Key's answer is kept, and how long a retry waits for a first request in flight.
 VAULT_IDEMPOTENCY_TTL = env.int("VAULT_IDEMPOTENCY_TTL", default=24 * 3600)
 VAULT_IDEMPOTENCY_WAIT_SECONDS = env.float("VAULT_IDEMPOTENCY_WAIT_SECONDS", default=5.0)
+# A request still "in flight" after this long died with its server; its key is taken over.
+VAULT_IDEMPOTENCY_STALE_SECONDS = env.int("VAULT_IDEMPOTENCY_STALE_SECONDS", default=60)
 # Requests per minute per API key, unless the merchant has its own limit; 0 switches limiting off.
 VAULT_RATE_LIMIT_PER_MINUTE = env.int("VAULT_RATE_LIMIT_PER_MINUTE", default=6000)
 # Redis for rate-limit counters shared by every server process; without it, the database.
