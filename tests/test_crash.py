@@ -145,7 +145,7 @@ def test_kill_9_mid_stream_loses_no_acknowledged_card(postgres_url, merchant, ca
         failed = sum(1 for status, _ in load.answers if status != 200)
         assert len(load.acknowledged) > TOTAL // 3 and failed > 0
         with capsys.disabled():
-            print(f"\nkill -9: {len(load.acknowledged)} acknowledged, {failed} failed, all acknowledged recovered")
+            print(f"\nkill -9: {len(load.acknowledged)} acknowledged, {failed} failed, all acknowledged recovered")  # noqa: T201 - the figures the closing note quotes
     finally:
         server.stop()
 
@@ -186,6 +186,6 @@ def test_database_restart_mid_load_answers_only_json_503_meanwhile(postgres_url,
         assert outage > 0
         assert_intact(tenant, load, server)
         with capsys.disabled():
-            print(f"\ndatabase restart: {len(load.acknowledged)} acknowledged, {outage} answered 503, all recovered")
+            print(f"\ndatabase restart: {len(load.acknowledged)} acknowledged, {outage} answered 503, all recovered")  # noqa: T201 - the figures the closing note quotes
     finally:
         server.stop()
