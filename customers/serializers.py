@@ -23,6 +23,15 @@ class DocumentDetailsSerializer(StrictSerializer):
     document_type = serializers.ChoiceField(choices=DOCUMENT_TYPES)
     document_number = TextField(max_length=255)
 
+    def validate(self, attrs):
+        # A partial update of the customer must still send a whole document.
+        missing = [name for name in self.fields if name not in attrs]
+        if missing:
+            raise serializers.ValidationError(
+                {name: [serializers.ErrorDetail("This field is required.", code="required")] for name in missing}
+            )
+        return attrs
+
 
 class CustomerFieldsSerializer(StrictSerializer):
     """The fields a customer create and update share."""

@@ -310,3 +310,11 @@ def test_field_errors_name_the_field_but_not_the_value(api):
 def test_missing_fields_are_named(api):
     error = assert_error(api.post("/customers", {}), 400, "IR_04")["error"]
     assert error["message"] == "Missing required param: name, email"
+
+
+def test_a_partial_update_must_send_a_whole_document(api):
+    customer = create_customer(api)
+    before = stored_counts()
+    response = api.patch(f"/customers/{customer['id']}", {"document_details": {"document_number": "0"}})
+    assert_error(response, 400, "IR_04")
+    assert stored_counts() == before
