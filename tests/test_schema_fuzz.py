@@ -10,10 +10,10 @@ import pytest
 import schemathesis
 from drf_spectacular.generators import SchemaGenerator
 from hypothesis import HealthCheck, settings
-
-from merchants import scopes
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
+
+from merchants import scopes
 from tests.conftest import VaultClient, create_customer, create_payment_method, issue_key, make_tenant
 
 EXAMPLES_PER_OPERATION = 25
