@@ -129,6 +129,8 @@ def detect_network(number: str) -> str | None:
 
 def canonical_network(name: str) -> str | None:
     """Return upstream's spelling of a network name given in any case, or None if unknown."""
+    if not name.isascii():
+        return None  # str.upper() would fold look-alikes such as a dotless i into ASCII
     return _NETWORK_ALIASES.get(name.upper())
 
 

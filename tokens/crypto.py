@@ -75,12 +75,21 @@ def _wrap(dek: bytes, merchant_id: str, record_id: str) -> tuple[str, bytes]:
     return version, nonce + AESGCM(kek).encrypt(nonce, dek, _aad(merchant_id, record_id, "dek", version))
 
 
+def _strict_b64decode(text: str) -> bytes:
+    """Decode canonical base64 only: the decoder alone would take extra padding and stray low bits,
+    so two spellings of one value would both open."""
+    data = base64.b64decode(text, validate=True)
+    if _b64(data) != text:
+        raise ValueError("not canonical base64")
+    return data
+
+
 def _parse(value: str) -> tuple[str, bytes, bytes]:
     try:
         scheme, version, wrapped, payload = value.split(".")
         if scheme != SCHEME:
             raise ValueError(scheme)
-        return version, base64.b64decode(wrapped, validate=True), base64.b64decode(payload, validate=True)
+        return version, _strict_b64decode(wrapped), _strict_b64decode(payload)
     except ValueError:
         raise DecryptionFailed("not a sealed value of a known scheme") from None
 

@@ -49,22 +49,41 @@ def _refresh(payment_method: PaymentMethod) -> None:
         payment_method.sealed_card, payment_method.kek_version = sealed.value, sealed.kek_version
 
 
-def rewrap_batch(*, actor: Actor, batch_size: int) -> int:
+def rewrap_batch(*, actor: Actor, batch_size: int, unreadable: set[str] | None = None) -> int:
     """Bring up to *batch_size* stale records under the newest keys; return how many were done.
 
     Each batch is one transaction with its audit event, so an interrupted run resumes where it stopped.
+    A record that cannot be decrypted (its KEK version missing, its value damaged) is left as it is,
+    added to *unreadable* and passed over from then on, so one bad record cannot stall the rest.
     """
+    unreadable = set() if unreadable is None else unreadable
+    while True:
+        done, failed = _rewrap_once(actor=actor, batch_size=batch_size, skip=unreadable)
+        unreadable |= failed
+        if done or not failed:
+            return done
+
+
+def _rewrap_once(*, actor: Actor, batch_size: int, skip: set[str]) -> tuple[int, set[str]]:
     with transaction.atomic():
         batch = list(
             _stale()
+            .exclude(id__in=skip)
             .select_for_update()
             .order_by("id")
             .only("id", "merchant_id", "sealed_card", "kek_version", "card_fingerprint")[:batch_size]
         )
         if not batch:
-            return 0
+            return 0, set()
+        failed = set()
         for payment_method in batch:
-            _refresh(payment_method)
+            try:
+                _refresh(payment_method)
+            except crypto.DecryptionFailed:
+                failed.add(payment_method.id)
+        batch = [payment_method for payment_method in batch if payment_method.id not in failed]
+        if not batch:
+            return 0, failed
         PaymentMethod.objects.bulk_update(batch, ["sealed_card", "kek_version", "card_fingerprint"])
         audit_record(
             actor=actor,
@@ -73,4 +92,4 @@ def rewrap_batch(*, actor: Actor, batch_size: int) -> int:
             object_id=settings.VAULT_ACTIVE_KEK,
             details={"count": len(batch), "fingerprint_key": crypto.current_fingerprint_version()},
         )
-    return len(batch)
+    return len(batch), failed

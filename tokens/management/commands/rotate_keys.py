@@ -1,5 +1,5 @@
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from audit.actors import operator_actor
@@ -25,12 +25,19 @@ class Command(BaseCommand):
         actor = operator_actor()
         total = records_to_rewrap()
         done = 0
+        unreadable: set[str] = set()
         with tqdm(total=total, unit="record", disable=options["no_progress"], file=self.stderr) as bar:
-            while count := rewrap_batch(actor=actor, batch_size=max(1, options["batch_size"])):
+            while count := rewrap_batch(actor=actor, batch_size=max(1, options["batch_size"]), unreadable=unreadable):
                 done += count
                 bar.update(count)
         self.stdout.write(f"re-wrapped {done} record(s) under KEK version {settings.VAULT_ACTIVE_KEK}")
         self._status()
+        if unreadable:
+            raise CommandError(
+                f"{len(unreadable)} record(s) could not be decrypted and were left as they are: "
+                f"{', '.join(sorted(unreadable)[:20])}{' …' if len(unreadable) > 20 else ''}. "
+                "Check --status for KEK versions missing from VAULT_KEYRING."
+            )
 
     def _status(self) -> None:
         in_use = kek_versions_in_use()
