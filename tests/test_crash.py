@@ -41,12 +41,19 @@ def postgres_url():
 
 
 @pytest.fixture
-def merchant():
+def served(postgres_url):
+    """The vault under gunicorn, a merchant with a reveal-capable key, and one customer to load."""
     tenant = make_tenant("Crash")
     key = issue_key(tenant, key_scopes=list(scopes.ALL_SCOPES))
     headers = {"api-key": key, "X-Profile-Id": tenant.profile.id, "Content-Type": "application/json"}
-    customer = requests.Session()
-    return tenant, headers, customer
+    server = GunicornServer(postgres_url)
+    server.start()
+    try:
+        customer = {"name": "Load", "email": "load@example.com"}
+        customer_id = requests.post(f"{server.url}/customers", json=customer, headers=headers, timeout=10).json()["id"]
+        yield tenant, server, headers, customer_id
+    finally:
+        server.stop()
 
 
 class Load:
@@ -123,31 +130,23 @@ def assert_intact(tenant, load: Load, server: GunicornServer) -> None:
         assert response.json()["raw_payment_method_data"]["card"]["card_number"] == number
 
 
-def test_kill_9_mid_stream_loses_no_acknowledged_card(postgres_url, merchant, capsys):
-    tenant, headers, _ = merchant
-    server = GunicornServer(postgres_url)
-    server.start()
-    try:
-        customer_id = requests.post(
-            f"{server.url}/customers", json={"name": "Load", "email": "load@example.com"}, headers=headers, timeout=10
-        ).json()["id"]
-        load = Load(server, headers, customer_id, prefix="4000")
+def test_kill_9_mid_stream_loses_no_acknowledged_card(served, capsys):
+    tenant, server, headers, customer_id = served
+    load = Load(server, headers, customer_id, prefix="4000")
 
-        def crash_then_restart(load: Load) -> None:
-            while len(load.answers) < TOTAL // 3:
-                time.sleep(0.01)
-            server.kill_hard()
-            time.sleep(0.5)
-            server.start()
+    def crash_then_restart(load: Load) -> None:
+        while len(load.answers) < TOTAL // 3:
+            time.sleep(0.01)
+        server.kill_hard()
+        time.sleep(0.5)
+        server.start()
 
-        load.run(during=crash_then_restart)
-        assert_intact(tenant, load, server)
-        failed = sum(1 for status, _ in load.answers if status != 200)
-        assert len(load.acknowledged) > TOTAL // 3 and failed > 0
-        with capsys.disabled():
-            print(f"\nkill -9: {len(load.acknowledged)} acknowledged, {failed} failed, all acknowledged recovered")  # noqa: T201 - the figures the closing note quotes
-    finally:
-        server.stop()
+    load.run(during=crash_then_restart)
+    assert_intact(tenant, load, server)
+    failed = sum(1 for status, _ in load.answers if status != 200)
+    assert len(load.acknowledged) > TOTAL // 3 and failed > 0
+    with capsys.disabled():
+        print(f"\nkill -9: {len(load.acknowledged)} acknowledged, {failed} failed, all acknowledged recovered")  # noqa: T201 - the figures the closing note quotes
 
 
 def _pg_restart_command() -> list[str] | None:
@@ -157,35 +156,27 @@ def _pg_restart_command() -> list[str] | None:
     return ["pg_ctlcluster", "--skip-systemctl-redirect", versions[-1].parent.name, "main"]
 
 
-def test_database_restart_mid_load_answers_only_json_503_meanwhile(postgres_url, merchant, capsys):
+def test_database_restart_mid_load_answers_only_json_503_meanwhile(served, capsys):
     command = _pg_restart_command()
     if command is None:
         pytest.skip("needs pg_ctlcluster to restart the local PostgreSQL")
-    tenant, headers, _ = merchant
-    server = GunicornServer(postgres_url)
-    server.start()
-    try:
-        customer_id = requests.post(
-            f"{server.url}/customers", json={"name": "Load", "email": "load@example.com"}, headers=headers, timeout=10
-        ).json()["id"]
-        load = Load(server, headers, customer_id, prefix="4001")
+    tenant, server, headers, customer_id = served
+    load = Load(server, headers, customer_id, prefix="4001")
 
-        def restart_database(load: Load) -> None:
-            while len(load.answers) < TOTAL // 3:
-                time.sleep(0.01)
-            subprocess.run([*command, "stop", "-m", "fast"], check=True, capture_output=True, timeout=60)
-            time.sleep(1.5)
-            subprocess.run([*command, "start"], check=True, capture_output=True, timeout=60)
+    def restart_database(load: Load) -> None:
+        while len(load.answers) < TOTAL // 3:
+            time.sleep(0.01)
+        subprocess.run([*command, "stop", "-m", "fast"], check=True, capture_output=True, timeout=60)
+        time.sleep(1.5)
+        subprocess.run([*command, "start"], check=True, capture_output=True, timeout=60)
 
-        load.run(during=restart_database)
-        time.sleep(1)
-        statuses = {status for status, _ in load.answers}
-        assert statuses <= {200, 503}, statuses
-        assert all(content_type == "application/json" for _, content_type in load.answers)
-        outage = sum(1 for status, _ in load.answers if status == 503)
-        assert outage > 0
-        assert_intact(tenant, load, server)
-        with capsys.disabled():
-            print(f"\ndatabase restart: {len(load.acknowledged)} acknowledged, {outage} answered 503, all recovered")  # noqa: T201 - the figures the closing note quotes
-    finally:
-        server.stop()
+    load.run(during=restart_database)
+    time.sleep(1)
+    statuses = {status for status, _ in load.answers}
+    assert statuses <= {200, 503}, statuses
+    assert all(content_type == "application/json" for _, content_type in load.answers)
+    outage = sum(1 for status, _ in load.answers if status == 503)
+    assert outage > 0
+    assert_intact(tenant, load, server)
+    with capsys.disabled():
+        print(f"\ndatabase restart: {len(load.acknowledged)} acknowledged, {outage} answered 503, all recovered")  # noqa: T201 - the figures the closing note quotes
