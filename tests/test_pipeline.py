@@ -257,3 +257,11 @@ def test_docs_routes_answer_json_405_to_other_methods(api, path):
     response = api.post(path, raw="{}")
     assert_error(response, 405, "IR_03")
     assert response.content.decode().startswith('{"error":{')
+
+
+@pytest.mark.parametrize("path", ["/docs", "/openapi.json", "/health", "/health/ready"])
+def test_public_routes_answer_405_even_where_csrf_is_enforced(db, path):
+    from django.test import Client
+
+    response = Client(enforce_csrf_checks=True).post(path, data="{}", content_type="application/json")
+    assert_error(response, 405, "IR_03")

@@ -6,6 +6,7 @@ the keyring seals and opens a probe value, else 503 with which check failed.
 
 from django.db import DatabaseError, connection
 from django.http import HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 
 from tokens import crypto
 from vault_project.api import errors
@@ -31,12 +32,14 @@ def _keyring_ok() -> bool:
         return False
 
 
+@csrf_exempt  # no session, nothing changed: a POST is answered 405 like on the API
 def live(request: HttpRequest) -> JsonResponse:
     if request.method not in ("GET", "HEAD"):
         return error_response(errors.MethodNotAllowed())
     return JsonResponse({"status": "ok"})
 
 
+@csrf_exempt
 def ready(request: HttpRequest) -> JsonResponse:
     if request.method not in ("GET", "HEAD"):
         return error_response(errors.MethodNotAllowed())

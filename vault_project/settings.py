@@ -106,6 +106,67 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Admin console (the restricted Django admin) ---------------------------------------------
 VAULT_ADMIN_PATH = env.str("VAULT_ADMIN_PATH", default="admin/")
+if not VAULT_ADMIN_PATH.endswith("/") or VAULT_ADMIN_PATH.startswith("/"):
+    raise ImproperlyConfigured("VAULT_ADMIN_PATH must be a relative path ending in '/', such as 'admin/'.")
+INSTALLED_APPS += [
+    "django.contrib.admin",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "axes",
+    "console",
+]
+# After the request id and body limit (which stay first), and after whitenoise/common.
+MIDDLEWARE += [
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    # DRF's views are csrf_exempt (they take no session authentication); the admin needs CSRF.
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "console.middleware.ConsoleReferrerPolicyMiddleware",
+    # Last: turns a lock-out noticed during authentication into the lock-out page.
+    "axes.middleware.AxesMiddleware",
+]
+TEMPLATES[0]["OPTIONS"]["context_processors"] += [
+    "django.contrib.auth.context_processors.auth",
+    "django.contrib.messages.context_processors.messages",
+]
+# A CSRF failure outside the console answers in the API's JSON envelope, never Django's HTML page.
+CSRF_FAILURE_VIEW = "console.views.csrf_failure"
+# Axes first: it refuses a locked-out username before any password is checked.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+# PCI DSS 8.3.4: lock a user id after at most 10 failed attempts, for at least 30 minutes.
+AXES_FAILURE_LIMIT = 10
+AXES_COOLOFF_TIME = 0.5  # hours
+AXES_LOCKOUT_PARAMETERS = ["username"]
+# Locking by username is what PCI DSS asks for; counting by address too would let one noisy client
+# (or a proxy that hides client addresses) lock every administrator out at once.
+SILENCED_SYSTEM_CHECKS = ["axes.W006"]
+AXES_RESET_ON_SUCCESS = True
+# Masked in axes' logs and in the form data it keeps of a failed attempt (passwords always are).
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "otp_token", "csrfmiddlewaretoken"]
+AXES_LOCKOUT_TEMPLATE = "console/locked_out.html"
+# PCI DSS 8.2.8: a console session ends after 15 idle minutes; every request restarts the clock.
+SESSION_COOKIE_AGE = 15 * 60
+SESSION_SAVE_EVERY_REQUEST = True
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+# The console's cookies are sent to the console only, never with API requests.
+SESSION_COOKIE_PATH = f"/{VAULT_ADMIN_PATH}"
+CSRF_COOKIE_PATH = f"/{VAULT_ADMIN_PATH}"
+CSRF_COOKIE_HTTPONLY = True
+LOGIN_URL = f"/{VAULT_ADMIN_PATH}login/"
+# PCI DSS 8.3.6: passwords of at least 12 characters, not common, not like the user's name.
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+# The name authenticator apps show beside the six-digit code.
+OTP_TOTP_ISSUER = "Card Vault"
 # --- end admin console -----------------------------------------------------------------------
 
 LANGUAGE_CODE = "en-us"

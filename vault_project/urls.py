@@ -1,5 +1,7 @@
 """Routes: the vault API under its short spelling and each configured upstream prefix, plus docs."""
 
+import functools
+
 from django.conf import settings
 from django.urls import path
 from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
@@ -7,6 +9,7 @@ from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
 from customers import urls as customer_urls
 from tokens import urls as payment_method_urls
 from vault_project import health
+from vault_project.admin_site import vault_admin
 from vault_project.api import errors
 from vault_project.api.responses import error_response
 
@@ -14,6 +17,7 @@ from vault_project.api.responses import error_response
 def read_only(view):
     """Serve *view* for GET and HEAD; any other method is 405 in the envelope, as on the API routes."""
 
+    @functools.wraps(view)  # keeps DRF's csrf_exempt: these routes use no session
     def wrapped(request, *args, **kwargs):
         if request.method not in ("GET", "HEAD"):
             return error_response(errors.MethodNotAllowed())
@@ -24,6 +28,7 @@ def read_only(view):
 
 _public = {"authentication_classes": [], "permission_classes": []}
 urlpatterns = [
+    path(settings.VAULT_ADMIN_PATH, vault_admin.urls),
     path("openapi.json", read_only(SpectacularJSONAPIView.as_view(**_public)), name="openapi"),
     path("health", health.live, name="health"),
     path("health/ready", health.ready, name="health-ready"),

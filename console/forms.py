@@ -1,0 +1,52 @@
+"""Console forms: the second sign-in step and API-key issuance."""
+
+from django import forms
+from django.utils import timezone
+
+from merchants.models import Merchant
+from merchants.scopes import ALL_SCOPES, DEFAULT_SCOPES, PAYMENT_METHODS_REVEAL
+
+SCOPE_HELP = {
+    "customers:read": "Read customers",
+    "customers:write": "Create, update and delete customers",
+    "payment_methods:read": "Read payment methods (masked)",
+    "payment_methods:write": "Vault, update and delete cards",
+    PAYMENT_METHODS_REVEAL: "Reveal full card numbers — grant only to systems that must see them",
+}
+
+
+class OTPTokenForm(forms.Form):
+    otp_token = forms.RegexField(
+        label="Six-digit code",
+        regex=r"^[0-9]{6}$",
+        max_length=6,
+        error_messages={"invalid": "Enter the six digits your authenticator app shows."},
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True, "size": 8}
+        ),
+    )
+
+
+class ApiKeyIssueForm(forms.Form):
+    merchant = forms.ModelChoiceField(queryset=Merchant.objects.order_by("name"), empty_label=None)
+    name = forms.CharField(
+        max_length=255, required=False, help_text="A label to recognise the key by, such as the system that uses it."
+    )
+    scopes = forms.MultipleChoiceField(
+        choices=[(scope, f"{scope} — {SCOPE_HELP[scope]}") for scope in ALL_SCOPES],
+        initial=list(DEFAULT_SCOPES),
+        widget=forms.CheckboxSelectMultiple,
+    )
+    expires_at = forms.DateTimeField(
+        required=False,
+        label="Expires at (UTC)",
+        help_text="Optional. Leave empty for a key that lives until it is revoked.",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d"],
+    )
+
+    def clean_expires_at(self):
+        expires_at = self.cleaned_data.get("expires_at")
+        if expires_at is not None and expires_at <= timezone.now():
+            raise forms.ValidationError("The expiry must lie in the future.")
+        return expires_at

@@ -1,0 +1,35 @@
+"""The console's two roles, provisioned as Django groups by migration 0001_roles."""
+
+ADMINISTRATORS = "Vault administrators"
+SUPPORT = "Support"
+
+# (app label, codename) pairs. Administrators run tenancy and keys and manage console users, but
+# never see card data; support sees masked card data and the trail, and changes nothing.
+ROLE_PERMISSIONS: dict[str, list[tuple[str, str]]] = {
+    ADMINISTRATORS: [
+        ("merchants", "view_merchant"),
+        ("merchants", "add_merchant"),
+        ("merchants", "change_merchant"),
+        ("merchants", "view_profile"),
+        ("merchants", "add_profile"),
+        ("merchants", "change_profile"),
+        ("merchants", "view_apikey"),
+        ("merchants", "add_apikey"),
+        # "change" on a key means revoking it: no field of a key can be edited.
+        ("merchants", "change_apikey"),
+        ("auth", "view_user"),
+        ("auth", "add_user"),
+        ("auth", "change_user"),
+        ("otp_totp", "view_totpdevice"),
+        # Deleting a lost authenticator lets its owner enrol a new one at the next sign-in.
+        ("otp_totp", "delete_totpdevice"),
+        ("audit", "view_auditevent"),
+    ],
+    SUPPORT: [
+        ("merchants", "view_merchant"),
+        ("merchants", "view_profile"),
+        ("customers", "view_customer"),
+        ("tokens", "view_paymentmethod"),
+        ("audit", "view_auditevent"),
+    ],
+}
