@@ -144,8 +144,8 @@ def fingerprint(number: str, *, merchant_id: str, version: str | None = None) ->
 
 
 def fingerprint_candidates(number: str, *, merchant_id: str) -> list[str]:
-    """The card's fingerprint under every configured fingerprint key: while a fingerprint-key rotation
-    runs, a stored record may still carry one made with an older key."""
+    """The card's fingerprint under every configured fingerprint key, oldest first (so the last is the
+    newest): while a fingerprint-key rotation runs, a stored record may still carry an older one."""
     provider = key_provider()
     return [fingerprint(number, merchant_id=merchant_id, version=v) for v in provider.fingerprint_versions()]
 

@@ -46,7 +46,7 @@ def payment_method_create(*, actor: Actor, merchant: Merchant, profile: Profile,
     persistent = data["storage_type"] == PaymentMethod.StorageType.PERSISTENT
     customer = customer_get(merchant=merchant, customer_id=data["customer_id"]) if data.get("customer_id") else None
     fingerprints = crypto.fingerprint_candidates(secret.number, merchant_id=merchant.id)
-    fingerprint = crypto.fingerprint(secret.number, merchant_id=merchant.id)
+    fingerprint = fingerprints[-1]  # under the newest fingerprint key: the one stored
     if persistent and customer is not None:
         existing = payment_method_duplicate(customer=customer, fingerprints=fingerprints)
         if existing is not None:
