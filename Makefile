@@ -43,3 +43,11 @@ lint: install
 format: install
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
+
+# Benchmarks (not part of `make test` or CI): gunicorn + PostgreSQL at 127.0.0.1:5432 + wrk. See README.
+.PHONY: bench bench-scale
+bench: install env
+	$(PY) bench/run.py $(BENCH_ARGS)
+
+bench-scale: install env
+	$(PY) bench/run.py --scale $(BENCH_ARGS)

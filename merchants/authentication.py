@@ -8,8 +8,11 @@ that is not the merchant's → 401. Unknown, revoked and expired keys answer the
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.utils import timezone
 from rest_framework.authentication import BaseAuthentication
 
+from merchants import keys
+from merchants.credential_cache import credential_cache
 from merchants.models import PROFILE_ID_RE, ApiKey, Merchant, Profile
 from merchants.selectors import api_key_verify, profile_get_for_merchant
 from merchants.services import api_key_touch
@@ -52,6 +55,9 @@ class ApiKeyAuthentication(BaseAuthentication):
         plaintext = extract_api_key(request.META)
         if plaintext is None:
             raise errors.Unauthenticated()
+        cached = self._cached(plaintext, request.META.get("HTTP_X_PROFILE_ID"))
+        if cached is not None:
+            return cached
         api_key = api_key_verify(plaintext=plaintext)
         if api_key is None:
             raise errors.Unauthenticated()
@@ -63,6 +69,25 @@ class ApiKeyAuthentication(BaseAuthentication):
         profile = profile_get_for_merchant(merchant=api_key.merchant, profile_id=profile_id)
         if profile is None:
             raise errors.Unauthenticated()
+        if settings.VAULT_API_KEY_CACHE_SECONDS > 0:
+            credential_cache.put(
+                keys.hash_key(plaintext), profile_id, api_key, profile, settings.VAULT_API_KEY_CACHE_SECONDS
+            )
+        return self._principal(api_key, profile)
+
+    def _cached(self, plaintext: str, profile_id: str | None):
+        """A recently verified key and profile pair, still unexpired; None to verify afresh."""
+        if settings.VAULT_API_KEY_CACHE_SECONDS <= 0 or not profile_id or not PROFILE_ID_RE.fullmatch(profile_id):
+            return None
+        hit = credential_cache.get(keys.hash_key(plaintext), profile_id)
+        if hit is None:
+            return None
+        api_key, profile = hit
+        if api_key.expires_at is not None and api_key.expires_at <= timezone.now():
+            return None
+        return self._principal(api_key, profile)
+
+    def _principal(self, api_key: ApiKey, profile: Profile):
         api_key_touch(api_key=api_key, interval_seconds=settings.VAULT_KEY_LAST_USED_INTERVAL_SECONDS)
         return ApiPrincipal(merchant=api_key.merchant, profile=profile, api_key=api_key), api_key
 

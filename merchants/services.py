@@ -11,6 +11,7 @@ from django.utils import timezone
 from audit.actors import Actor
 from audit.services import audit_record
 from merchants import keys
+from merchants.credential_cache import credential_cache
 from merchants.models import ApiKey, Merchant, Profile
 from merchants.scopes import DEFAULT_SCOPES, normalise_scopes
 
@@ -129,6 +130,9 @@ def api_key_revoke(*, actor: Actor, api_key: ApiKey) -> ApiKey:
     if api_key.revoked_at is None:
         api_key.revoked_at = timezone.now()
         api_key.save(update_fields=["revoked_at"])
+        # At once in this process; other processes forget the key within VAULT_API_KEY_CACHE_SECONDS.
+        transaction.on_commit(credential_cache.clear)
+        credential_cache.clear()
         audit_record(
             actor=actor,
             action="api_key.revoke",

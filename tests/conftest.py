@@ -179,3 +179,13 @@ def create_payment_method(api: VaultClient, customer_id: str | None, number: str
     response = api.post("/payment_methods", card_body(customer_id, number, **card_fields))
     assert response.status_code == 200, response.content
     return response.json()
+
+
+@pytest.fixture(autouse=True)
+def fresh_credential_cache():
+    """Each test starts with no verified key remembered by this process."""
+    from merchants.credential_cache import credential_cache
+
+    credential_cache.clear()
+    yield
+    credential_cache.clear()

@@ -7,6 +7,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from merchants import keys
+from merchants.credential_cache import credential_cache
 from merchants.models import ApiKey
 from tests.conftest import issue_key
 
@@ -42,6 +43,7 @@ def test_last_used_at_is_written_at_most_once_a_minute(api, tenant):
     ]
     assert not key_updates
     ApiKey.objects.filter(pk=tenant.api_key.pk).update(last_used_at=timezone.now() - timedelta(seconds=61))
+    credential_cache.clear()  # as another process would, or this one after VAULT_API_KEY_CACHE_SECONDS
     api.get("/customers")
     assert ApiKey.objects.get(pk=tenant.api_key.pk).last_used_at > first
 
@@ -53,4 +55,40 @@ def test_a_key_expires_at_its_time(tenant):
     client = VaultClient(key, tenant.profile.id)
     assert client.get("/customers").status_code == 200
     ApiKey.objects.filter(key_id=keys.parse_key_id(key)).update(expires_at=timezone.now())
+    credential_cache.clear()  # a change made elsewhere reaches this process within the cache's lifetime
     assert client.get("/customers").status_code == 401
+
+
+def test_a_verified_key_is_remembered_briefly_and_forgotten_on_revocation(api, tenant, settings):
+    from audit.actors import Actor
+    from merchants.services import api_key_revoke
+
+    settings.VAULT_API_KEY_CACHE_SECONDS = 5
+    api.get("/customers")
+    with CaptureQueriesContext(connection) as queries:
+        assert api.get("/customers").status_code == 200
+    assert not any("merchants_apikey" in q["sql"] or "merchants_profile" in q["sql"] for q in queries.captured_queries)
+    # Revoked in this process: refused at once.
+    api_key_revoke(actor=Actor(kind="operator", id="t"), api_key=ApiKey.objects.get(pk=tenant.api_key.pk))
+    assert api.get("/customers").status_code == 401
+
+
+def test_a_remembered_key_is_refused_once_it_expires(api, tenant, settings):
+    settings.VAULT_API_KEY_CACHE_SECONDS = 5
+    key = issue_key(tenant, expires_in=timedelta(seconds=2))
+    from tests.conftest import VaultClient
+
+    client = VaultClient(key, tenant.profile.id)
+    assert client.get("/customers").status_code == 200
+    import time
+
+    time.sleep(2.1)
+    assert client.get("/customers").status_code == 401
+
+
+def test_the_cache_can_be_switched_off(api, tenant, settings):
+    settings.VAULT_API_KEY_CACHE_SECONDS = 0
+    api.get("/customers")
+    with CaptureQueriesContext(connection) as queries:
+        api.get("/customers")
+    assert any("merchants_apikey" in q["sql"] for q in queries.captured_queries)

@@ -8,6 +8,7 @@ import pytest
 
 from audit.models import AuditEvent
 from merchants import scopes
+from merchants.credential_cache import credential_cache
 from tests.conftest import (
     VISA,
     VaultClient,
@@ -143,6 +144,7 @@ def test_get_token_refusals(nt):
     assert_error(revealer.post(f"/payment_methods/{pm['id']}/get_token", {}), 400, "IR_04")
     tenant.profile.network_tokenization_enabled = False
     tenant.profile.save()
+    credential_cache.clear()  # profile changes reach a process within VAULT_API_KEY_CACHE_SECONDS
     assert_error(get_token(revealer, pm["id"]), 422, "IR_29")
 
 

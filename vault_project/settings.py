@@ -217,6 +217,8 @@ VAULT_RATE_LIMIT_PER_MINUTE = env.int("VAULT_RATE_LIMIT_PER_MINUTE", default=600
 REDIS_URL = env.str("REDIS_URL", default="")
 # How long a `storage_type: volatile` payment method lives, in seconds.
 VAULT_VOLATILE_TTL = env.int("VAULT_VOLATILE_TTL", default=15 * 60)
+# How long a process may trust a key it verified (revocation elsewhere takes effect within this).
+VAULT_API_KEY_CACHE_SECONDS = env.float("VAULT_API_KEY_CACHE_SECONDS", default=5.0)
 # A key's last_used_at is written at most this often, to keep reads from becoming writes.
 VAULT_KEY_LAST_USED_INTERVAL_SECONDS = 60
 # Django's own guard for the same limit, in case something reads the body before our middleware.

@@ -6,8 +6,7 @@ from functools import cache
 from typing import Protocol
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import connection
 from rest_framework.throttling import BaseThrottle
 
 from merchants.models import RateLimitCounter
@@ -21,18 +20,17 @@ class RateStore(Protocol):
 
 
 class DatabaseRateStore:
+    """One atomic upsert per request (PostgreSQL, and SQLite 3.35 or newer)."""
+
     def hit(self, bucket: str, window_start: int) -> int:
-        key = f"{bucket}:{window_start}"
-        with transaction.atomic():
-            updated = RateLimitCounter.objects.filter(bucket=key).update(count=F("count") + 1)
-            if not updated:
-                try:
-                    with transaction.atomic():
-                        RateLimitCounter.objects.create(bucket=key, window_start=window_start, count=1)
-                    return 1
-                except IntegrityError:
-                    RateLimitCounter.objects.filter(bucket=key).update(count=F("count") + 1)
-            return RateLimitCounter.objects.filter(bucket=key).values_list("count", flat=True).get()
+        table = connection.ops.quote_name(RateLimitCounter._meta.db_table)
+        sql = (
+            f"INSERT INTO {table} (bucket, window_start, count) VALUES (%s, %s, 1) "  # noqa: S608 - the model's table
+            f"ON CONFLICT (bucket) DO UPDATE SET count = {table}.count + 1 RETURNING count"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [f"{bucket}:{window_start}", window_start])
+            return int(cursor.fetchone()[0])
 
 
 class RedisRateStore:

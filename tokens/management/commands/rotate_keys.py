@@ -3,7 +3,13 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from audit.actors import operator_actor
-from tokens.rotation import fingerprint_versions_in_use, kek_versions_in_use, records_to_rewrap, rewrap_batch
+from tokens.rotation import (
+    RotationProgress,
+    fingerprint_versions_in_use,
+    kek_versions_in_use,
+    records_to_rewrap,
+    rewrap_batch,
+)
 
 
 class Command(BaseCommand):
@@ -25,11 +31,12 @@ class Command(BaseCommand):
         actor = operator_actor()
         total = records_to_rewrap()
         done = 0
-        unreadable: set[str] = set()
+        progress = RotationProgress()
         with tqdm(total=total, unit="record", disable=options["no_progress"], file=self.stderr) as bar:
-            while count := rewrap_batch(actor=actor, batch_size=max(1, options["batch_size"]), unreadable=unreadable):
+            while count := rewrap_batch(actor=actor, batch_size=max(1, options["batch_size"]), progress=progress):
                 done += count
                 bar.update(count)
+        unreadable = progress.unreadable
         self.stdout.write(f"re-wrapped {done} record(s) under KEK version {settings.VAULT_ACTIVE_KEK}")
         self._status()
         if unreadable:
