@@ -11,6 +11,7 @@ from rest_framework import serializers
 from tokens import cards
 from tokens.crypto import CardSecret
 from tokens.models import PaymentMethod
+from tokens.network.protocol import TOKEN_DELETED
 from vault_project.api.serializers import (
     COUNTRY_CODES,
     AddressDetailsSerializer,
@@ -235,7 +236,7 @@ class NetworkTokenSerializer(serializers.Serializer):
 
 def network_token_view(payment_method) -> dict | None:
     """The masked network token of a payment method, as upstream's `network_token`, or None."""
-    if not payment_method.network_token_ref or payment_method.network_token_status == "DELETED":
+    if not payment_method.network_token_ref or payment_method.network_token_status == TOKEN_DELETED:
         return None
     return {
         "payment_method_data": {

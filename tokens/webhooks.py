@@ -6,7 +6,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from tokens.network.protocol import SIGNATURE_HEADER, signature_valid
+from tokens.network.protocol import SIGNATURE_HEADER, STATUSES, signature_valid
 from tokens.network.services import network_token_apply_event
 from vault_project.api import errors
 from vault_project.api.parsers import parse_strict_json
@@ -24,7 +24,7 @@ class TokenServiceWebhookView(APIView):
             {
                 "event_id": serializers.CharField(),
                 "token_ref": serializers.CharField(),
-                "status": serializers.ChoiceField(choices=["ACTIVE", "SUSPENDED", "DELETED", "EXPIRED"]),
+                "status": serializers.ChoiceField(choices=STATUSES),
                 "token_exp_month": serializers.CharField(),
                 "token_exp_year": serializers.CharField(),
                 "occurred_at": serializers.CharField(),

@@ -18,7 +18,7 @@ from tokens import cards, crypto
 from tokens.crypto import CardSecret
 from tokens.models import PaymentMethod
 from tokens.network.client import ProvisionedToken, TokenNotFound, TokenServiceError, token_service
-from tokens.network.protocol import STATUSES
+from tokens.network.protocol import STATUSES, TOKEN_DELETED
 from tokens.selectors import payment_method_by_token_ref, payment_method_get, payment_method_lookup
 from vault_project.api import errors
 
@@ -137,7 +137,7 @@ def network_token_get(
     if not profile.network_tokenization_enabled:
         raise errors.UnprocessableEntity("Network tokenization is not enabled for this profile")
     service = token_service()
-    if not payment_method.network_token_ref or payment_method.network_token_status == "DELETED" or service is None:
+    if not payment_method.network_token_ref or payment_method.network_token_status == TOKEN_DELETED or service is None:
         raise errors.GenericNotFound("Network token is not available for this payment method")
     secret = crypto.open_sealed(payment_method.sealed_card, merchant_id=merchant.id, record_id=payment_method.id)
     try:
@@ -187,7 +187,7 @@ def network_tokens_delete_at_provider(payment_methods: list[PaymentMethod]) -> i
             logger.warning("network token deletion for %s will be retried", payment_method.id)
             continue
         PaymentMethod.objects.filter(pk=payment_method.pk).update(
-            network_token_delete_pending=False, network_token_status="DELETED"
+            network_token_delete_pending=False, network_token_status=TOKEN_DELETED
         )
         _audit(SYSTEM_ACTOR, "network_token.delete", payment_method.id, payment_method.merchant_id)
         confirmed += 1
@@ -218,12 +218,11 @@ def network_token_apply_event(*, event: dict[str, Any]) -> PaymentMethod:
         for field, value in changes.items():
             setattr(payment_method, field, value)
         payment_method.save(update_fields=[*changes, "updated_at"])
-        audit_record(
-            actor=SYSTEM_ACTOR,
-            action="network_token.lifecycle",
-            object_type="payment_method",
-            object_id=payment_method.id,
-            merchant_id=payment_method.merchant_id,
+        _audit(
+            SYSTEM_ACTOR,
+            "network_token.lifecycle",
+            payment_method.id,
+            payment_method.merchant_id,
             details={"status": status, "event_id": str(event.get("event_id", ""))[:64]},
         )
     return payment_method

@@ -52,8 +52,7 @@ def _flatten(detail: Any, path: tuple[str, ...] = ()) -> list[tuple[str, str]]:
     if isinstance(detail, list):
         pairs = []
         for index, value in enumerate(detail):
-            nested = isinstance(value, dict | list)
-            pairs.extend(_flatten(value, (*path, str(index)) if nested and isinstance(value, dict) else path))
+            pairs.extend(_flatten(value, (*path, str(index)) if isinstance(value, dict) else path))
         return pairs
     code = getattr(detail, "code", None) or "invalid"
     return [(".".join(path) or "body", str(code))]

@@ -10,6 +10,8 @@ import json
 import uuid
 from email.message import Message
 
+from vault_project.api import errors
+
 
 def _charset_is_unusable(content_type: str) -> bool:
     message = Message()
@@ -29,18 +31,10 @@ class CharsetGuard:
 
     def __call__(self, environ, start_response):
         if _charset_is_unusable(environ.get("CONTENT_TYPE", "")):
-            body = json.dumps(
-                {
-                    "error": {
-                        "type": "invalid_request",
-                        "code": "IR_06",
-                        "message": "Unsupported charset in Content-Type",
-                    }
-                },
-                separators=(",", ":"),
-            ).encode()
+            error = errors.UnsupportedMediaType("Unsupported charset in Content-Type")
+            body = json.dumps(error.body(), separators=(",", ":")).encode()
             start_response(
-                "415 Unsupported Media Type",
+                f"{error.status_code} Unsupported Media Type",
                 [
                     ("Content-Type", "application/json"),
                     ("Content-Length", str(len(body))),
