@@ -22,7 +22,7 @@ max_requests_jitter = max_requests // 10
 limit_request_line = 4094
 limit_request_fields = 100
 limit_request_field_size = 8190
-# The vault writes its own structured access log (see vault_project/logging.py); gunicorn's would
+# The vault writes its own structured access log (see core/logging.py); gunicorn's would
 # print query strings unredacted.
 accesslog = None
 errorlog = "-"

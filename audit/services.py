@@ -6,7 +6,7 @@ from django.db import DatabaseError, transaction
 
 from audit.actors import Actor
 from audit.models import AuditEvent
-from vault_project.api.errors import DependencyUnavailable
+from core.errors import DependencyUnavailable
 
 
 def audit_record(

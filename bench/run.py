@@ -33,6 +33,9 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 import requests
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from core.card_numbers import luhn_complete
+
 ROOT = Path(__file__).resolve().parent.parent
 LUA = ROOT / "bench" / "lua"
 PY = sys.executable
@@ -386,14 +389,6 @@ def api(base: str, key: str, profile: str, method: str, path: str, body: dict | 
     return response.json()
 
 
-def luhn_complete(partial: str) -> str:
-    for check in "0123456789":
-        digits = [int(c) for c in reversed(partial + check)]
-        if sum(d if i % 2 == 0 else (d * 2 - 9 if d > 4 else d * 2) for i, d in enumerate(digits)) % 10 == 0:
-            return partial + check
-    raise AssertionError("unreachable")
-
-
 def card(number: str) -> dict:
     return {
         "payment_method_type": "card",
@@ -660,7 +655,7 @@ PROFILE_CATEGORIES = [
     ("encryption and fingerprints (tokens/crypto.py, cryptography)", ("tokens/crypto.py", "cryptography/")),
     ("Django ORM: query building, model instances", ("django/db/models/",)),
     ("DRF serializers and fields", ("rest_framework/serializers.py", "rest_framework/fields.py")),
-    ("JSON parsing and rendering", ("json/", "vault_project/api/parsers.py", "rest_framework/renderers.py")),
+    ("JSON parsing and rendering", ("json/", "core/parsers.py", "rest_framework/renderers.py")),
     ("logging", ("(logging/", "pythonjsonlogger/")),
     ("gunicorn socket I/O and HTTP parsing", ("gunicorn/",)),
 ]

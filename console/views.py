@@ -21,11 +21,11 @@ from django_otp import login as otp_login
 from django_otp import verify_token
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from console.admin_tools import admin_actor
+from console.admin.base import admin_actor
 from console.forms import OTPTokenForm
 from console.services import totp_device_confirm, totp_device_for_enrolment
-from vault_project.api.errors import VaultError
-from vault_project.api.responses import error_response
+from core.errors import VaultError
+from core.responses import error_response
 
 
 def _next_url(request: HttpRequest, site) -> str:

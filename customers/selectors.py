@@ -1,9 +1,9 @@
 """Read customers, always within one merchant: another merchant's customer does not exist here."""
 
+from core import errors
+from core.ids import is_global_id
 from customers.models import Customer
 from merchants.models import Merchant
-from vault_project.api import errors
-from vault_project.ids import is_global_id
 
 
 def customer_get(*, merchant: Merchant, customer_id: str, for_update: bool = False) -> Customer:

@@ -6,6 +6,8 @@ from django.db import IntegrityError, transaction
 
 from audit.actors import Actor
 from audit.services import audit_record
+from core import errors
+from core.ids import new_global_id
 from customers.documents import document_valid
 from customers.models import Customer
 from customers.selectors import customer_get
@@ -13,8 +15,6 @@ from merchants.models import Merchant, Profile
 from tokens.network.services import network_tokens_delete_at_provider
 from tokens.selectors import payment_method_get
 from tokens.services import payment_methods_delete_for_customer
-from vault_project.api import errors
-from vault_project.ids import new_global_id
 
 REDACTED = "Redacted"
 

@@ -16,9 +16,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from rest_framework.response import Response
 
+from core import errors
 from idempotency.models import IdempotencyRecord
 from merchants.models import Merchant
-from vault_project.api import errors
 
 _KEY_RE = re.compile(r"[\x21-\x7e]{1,255}", re.ASCII)
 _WAIT_STEP_SECONDS = 0.05

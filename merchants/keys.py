@@ -13,7 +13,9 @@ import string
 
 from django.conf import settings
 
-KEY_PREFIX = "vlt_"
+from core.ids import API_KEY_PREFIX
+
+KEY_PREFIX = API_KEY_PREFIX
 KEY_ID_LENGTH = 16
 SECRET_BYTES = 32
 HASH_ALGORITHM = "hmac_sha256"

@@ -11,7 +11,7 @@ from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from console import roles
-from tokens.cards import contains_card_number
+from core.card_numbers import contains_card_number
 
 ADMIN = f"/{settings.VAULT_ADMIN_PATH}"
 PASSWORD = "Vault-console-Passw0rd!"

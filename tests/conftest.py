@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from audit.actors import Actor
 from audit.models import AuditEvent
+from core.card_numbers import luhn_complete
 from customers.models import Customer
 from merchants import scopes
 from merchants.models import ApiKey, Merchant, Profile
@@ -134,17 +135,6 @@ def assert_error(response, status: int, code: str) -> dict:
     assert response["Cache-Control"] == "no-store"
     assert response["X-Request-Id"]
     return body
-
-
-def luhn_complete(partial: str) -> str:
-    """Append the Luhn check digit to *partial*: a valid test card number built in code."""
-    total = 0
-    for position, char in enumerate(reversed(partial)):
-        value = int(char)
-        if position % 2 == 0:
-            value = value * 2 - 9 if value > 4 else value * 2
-        total += value
-    return partial + str((10 - total % 10) % 10)
 
 
 def card_number(index: int, prefix: str = "4", length: int = 16) -> str:

@@ -13,9 +13,9 @@ from hypothesis import HealthCheck, assume, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
+from core.ids import is_global_id
 from tokens import crypto
 from tokens.crypto import CardSecret, DecryptionFailed
-from vault_project.ids import is_global_id
 
 PROPERTY = hypothesis_settings(
     max_examples=100, deadline=None, database=None, suppress_health_check=[HealthCheck.function_scoped_fixture]

@@ -33,7 +33,7 @@ def test_not_ready_without_a_database(db, monkeypatch):
         def cursor(self):
             raise OperationalError("connection refused")
 
-    monkeypatch.setattr("vault_project.health.connection", Unreachable())
+    monkeypatch.setattr("api.health.connection", Unreachable())
     response = Client().get("/health/ready")
     assert response.status_code == 503 and response.json()["checks"]["database"] is False
 

@@ -9,8 +9,8 @@ import pytest
 from django.apps import apps
 from django.db import connection
 
+from core.card_numbers import contains_card_number
 from tests.conftest import VaultClient, card_body, card_number, create_customer, make_tenant
-from tokens.cards import contains_card_number
 from tokens.models import PaymentMethod
 
 # Long hex runs are ids, fingerprints and request ids; random hex may hold a digit run by chance.

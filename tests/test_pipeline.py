@@ -221,7 +221,7 @@ def test_a_request_id_that_carries_a_card_number_or_key_is_replaced(api, supplie
 def test_log_lines_are_redacted():
     import logging
 
-    from vault_project.logging import RedactingFilter
+    from core.logging import RedactingFilter
 
     record = logging.LogRecord(
         "t", logging.INFO, __file__, 1, "card %s key %s", ("4242 4242 4242 4242", "vlt_" + "k" * 30), None

@@ -12,13 +12,13 @@ from unittest import mock
 import pytest
 from django.core.management import CommandError, call_command
 
+from api.payment_methods.serializers import PaymentMethodCreateSerializer
 from audit.models import AuditEvent
 from merchants import scopes
 from tests.conftest import TEST_ACTOR, VaultClient, create_customer, issue_key
 from tokens import crypto, rotation, services
 from tokens.management.commands import rotate_keys
 from tokens.models import PaymentMethod
-from tokens.serializers import PaymentMethodCreateSerializer
 
 KEK_1 = hashlib.sha256(b"rotation-kek-1").digest()
 KEK_2 = hashlib.sha256(b"rotation-kek-2").digest()

@@ -8,10 +8,11 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from audit.models import AuditEvent
+from core.card_numbers import luhn_valid
 from customers.models import Customer
 from merchants.models import Merchant
 from tests.conftest import create_customer
-from tokens import cards, crypto
+from tokens import crypto
 from tokens.models import PaymentMethod
 
 
@@ -26,7 +27,7 @@ def assert_sound(payment_method: PaymentMethod) -> str:
         payment_method.sealed_card, merchant_id=payment_method.merchant_id, record_id=payment_method.id
     )
     number = secret.number
-    assert cards.luhn_valid(number) and len(number) == 16
+    assert luhn_valid(number) and len(number) == 16
     assert payment_method.card_isin == number[:6]
     assert payment_method.last4_digits == number[-4:]
     assert payment_method.card_network == "Visa"

@@ -1,5 +1,7 @@
 """Card rules: number, expiry and CVC validation, network detection from IIN ranges, masking.
 
+The Luhn check itself is in core/card_numbers.py, shared with log redaction and text screening.
+
 Plain functions on strings: no I/O, no storage, nothing logged. Every check uses ASCII rules:
 str.isdigit() and int() would accept Arabic-Indic or full-width digits.
 """
@@ -7,29 +9,14 @@ str.isdigit() and int() would accept Arabic-Indic or full-width digits.
 import re
 from datetime import date
 
-_DIGITS = re.compile(r"[0-9]+", re.ASCII)
-# Runs of 12 or more digits, optionally split by single spaces, dashes or dots, as people write
-# card numbers; a card number may hide inside a longer run (a number followed by its expiry).
-_DIGIT_RUN = re.compile(r"[0-9](?:[ .-]?[0-9]){11,}", re.ASCII)
-_SEPARATORS = re.compile(r"[ .-]", re.ASCII)
+from core.card_numbers import MAX_LENGTH, MIN_LENGTH, luhn_valid
 
-MIN_LENGTH, MAX_LENGTH = 12, 19
+_DIGITS = re.compile(r"[0-9]+", re.ASCII)
 MAX_YEARS_AHEAD = 50
 
 
 class CardRuleError(ValueError):
     """A card value breaks a rule. The message never contains the value."""
-
-
-def luhn_valid(digits: str) -> bool:
-    """Tell whether an ASCII digit string passes the Luhn check."""
-    total = 0
-    for position, char in enumerate(reversed(digits)):
-        value = ord(char) - 48
-        if position % 2:
-            value = value * 2 - 9 if value > 4 else value * 2
-        total += value
-    return total % 10 == 0
 
 
 def normalise_number(raw: str) -> str:
@@ -42,20 +29,6 @@ def normalise_number(raw: str) -> str:
     if not luhn_valid(digits):
         raise CardRuleError("card number fails the Luhn check")
     return digits
-
-
-def contains_card_number(text: str) -> bool:
-    """Tell whether *text* holds what may be a card number: a value never to store in clear.
-
-    That is a Luhn-valid 12-19 digit run, alone or at either end of a longer run of digits.
-    """
-    for match in _DIGIT_RUN.finditer(text):
-        digits = _SEPARATORS.sub("", match.group())
-        # The whole run, or a card number at either end of it (say, followed by its expiry).
-        for length in range(MIN_LENGTH, min(len(digits), MAX_LENGTH) + 1):
-            if luhn_valid(digits[:length]) or luhn_valid(digits[-length:]):
-                return True
-    return False
 
 
 def expiry(month: str, year: str, *, today: date | None = None) -> tuple[int, int]:

@@ -3,11 +3,11 @@
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from core import errors
+from core.ids import is_global_id
 from customers.models import Customer
 from merchants.models import Merchant
 from tokens.models import PaymentMethod
-from vault_project.api import errors
-from vault_project.ids import is_global_id
 
 
 def _live() -> Q:

@@ -10,6 +10,8 @@ from django.utils import timezone
 from audit.actors import Actor
 from audit.models import AuditEvent
 from audit.services import audit_record
+from core import errors
+from core.ids import new_global_id
 from customers.models import Customer
 from customers.selectors import customer_get
 from merchants.models import Merchant, Profile
@@ -24,8 +26,6 @@ from tokens.network.services import (
     network_tokens_delete_at_provider,
 )
 from tokens.selectors import payment_method_duplicate, payment_method_get, payment_method_lookup
-from vault_project.api import errors
-from vault_project.ids import new_global_id
 
 
 def _audit(actor: Actor, action: str, payment_method: PaymentMethod, **kwargs: Any) -> None:

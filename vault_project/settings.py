@@ -59,9 +59,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    "vault_project.api.middleware.RequestIdMiddleware",
-    "vault_project.api.middleware.BodyLimitMiddleware",
-    "vault_project.logging.AccessLogMiddleware",
+    "core.middleware.RequestIdMiddleware",
+    "core.middleware.BodyLimitMiddleware",
+    "core.logging.AccessLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -74,7 +74,7 @@ APPEND_SLASH = False
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [BASE_DIR / "templates"],
+        "DIRS": [BASE_DIR / "console" / "templates"],  # before Django admin's own templates
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -225,15 +225,15 @@ VAULT_KEY_LAST_USED_INTERVAL_SECONDS = 60
 DATA_UPLOAD_MAX_MEMORY_SIZE = VAULT_MAX_BODY_BYTES
 
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["merchants.authentication.ApiKeyAuthentication"],
-    "DEFAULT_PERMISSION_CLASSES": ["merchants.permissions.HasScope"],
-    "DEFAULT_THROTTLE_CLASSES": ["vault_project.api.ratelimit.ApiKeyRateThrottle"],
-    "DEFAULT_PARSER_CLASSES": ["vault_project.api.parsers.StrictJSONParser"],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["api.authentication.ApiKeyAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["api.permissions.HasScope"],
+    "DEFAULT_THROTTLE_CLASSES": ["api.throttling.ApiKeyRateThrottle"],
+    "DEFAULT_PARSER_CLASSES": ["core.parsers.StrictJSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "vault_project.api.negotiation.JSONOnlyNegotiation",
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "api.negotiation.JSONOnlyNegotiation",
     "DEFAULT_METADATA_CLASS": None,
-    "DEFAULT_SCHEMA_CLASS": "vault_project.api.schema.VaultAutoSchema",
-    "EXCEPTION_HANDLER": "vault_project.api.exception_handler.handle_exception",
+    "DEFAULT_SCHEMA_CLASS": "api.schema.VaultAutoSchema",
+    "EXCEPTION_HANDLER": "api.exception_handler.handle_exception",
     "UNAUTHENTICATED_USER": None,
     "UNAUTHENTICATED_TOKEN": None,
 }
@@ -252,8 +252,8 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {
-        "CountryAlpha2": "vault_project.api.serializers.COUNTRY_CODES",
-        "CardSubtype": "tokens.serializers.CARD_SUBTYPES",
+        "CountryAlpha2": "api.fields.COUNTRY_CODES",
+        "CardSubtype": "api.payment_methods.serializers.CARD_SUBTYPES",
     },
 }
 
@@ -262,10 +262,10 @@ VAULT_LOG_FORMAT = env.str("VAULT_LOG_FORMAT", default="plain" if DEVELOPMENT el
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"redact": {"()": "vault_project.logging.RedactingFilter"}},
+    "filters": {"redact": {"()": "core.logging.RedactingFilter"}},
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
-        "json": {"()": "vault_project.logging.VaultJsonFormatter"},
+        "json": {"()": "core.logging.VaultJsonFormatter"},
     },
     "handlers": {
         "console": {

@@ -6,12 +6,12 @@ from django.conf import settings
 from django.urls import path
 from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
 
-from customers import urls as customer_urls
-from tokens import urls as payment_method_urls
-from vault_project import health
-from vault_project.admin_site import vault_admin
-from vault_project.api import errors
-from vault_project.api.responses import error_response
+from api import health
+from api.customers import urls as customer_urls
+from api.payment_methods import urls as payment_method_urls
+from console.site import vault_admin
+from core import errors
+from core.responses import error_response
 
 
 def read_only(view):
@@ -39,7 +39,7 @@ urlpatterns = [
 for _prefix in settings.VAULT_API_PREFIXES:
     urlpatterns += customer_urls.prefixed_routes(_prefix) + payment_method_urls.prefixed_routes(_prefix)
 
-handler400 = "vault_project.api.views.bad_request"
-handler403 = "vault_project.api.views.permission_denied"
-handler404 = "vault_project.api.views.route_not_found"
-handler500 = "vault_project.api.views.server_error"
+handler400 = "core.error_views.bad_request"
+handler403 = "core.error_views.permission_denied"
+handler404 = "core.error_views.route_not_found"
+handler500 = "core.error_views.server_error"

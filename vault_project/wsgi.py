@@ -6,6 +6,6 @@ from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "vault_project.settings")
 
-from vault_project.api.wsgi_guard import CharsetGuard
+from core.wsgi_guard import CharsetGuard
 
 application = CharsetGuard(get_wsgi_application())

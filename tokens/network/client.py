@@ -13,6 +13,7 @@ from django.conf import settings
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
+from core.card_numbers import luhn_valid
 from tokens import cards
 from tokens.crypto import CardSecret
 
@@ -129,7 +130,7 @@ class HttpTokenService:
         }
         data = self._call("POST", "/v1/tokens", body)
         number = data.get("token_number") if isinstance(data, dict) else None
-        if not isinstance(number, str) or not cards.luhn_valid(number) or number == card.number:
+        if not isinstance(number, str) or not luhn_valid(number) or number == card.number:
             raise TokenServiceError("token service answered an unusable token number")
         return ProvisionedToken(state=_state(data), token_number=number)
 

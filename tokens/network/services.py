@@ -13,6 +13,7 @@ from django.db import transaction
 from audit.actors import Actor
 from audit.models import AuditEvent
 from audit.services import audit_record
+from core import errors
 from merchants.models import Merchant, Profile
 from tokens import cards, crypto
 from tokens.crypto import CardSecret
@@ -20,7 +21,6 @@ from tokens.models import PaymentMethod
 from tokens.network.client import ProvisionedToken, TokenNotFound, TokenServiceError, token_service
 from tokens.network.protocol import STATUSES, TOKEN_DELETED
 from tokens.selectors import payment_method_by_token_ref, payment_method_get, payment_method_lookup
-from vault_project.api import errors
 
 logger = logging.getLogger("vault.network_tokens")
 

@@ -27,6 +27,7 @@ import uuid
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from core.card_numbers import luhn_complete
 from tokens import cards
 from tokens.network.protocol import SIGNATURE_HEADER, sign
 
@@ -125,7 +126,7 @@ def _expired(month: str, year: str) -> bool:
 def _token_number(network: str, length: int, card_number: str) -> str:
     while True:
         body = TOKEN_BINS[network] + "".join(secrets.choice("0123456789") for _ in range(length - 7))
-        number = body + next(d for d in "0123456789" if cards.luhn_valid(body + d))
+        number = luhn_complete(body)
         if number != card_number:
             return number
 

@@ -1,11 +1,11 @@
 from django.core.management.base import BaseCommand
 
+from api.throttling import purge_old_windows
 from audit.actors import operator_actor
 from idempotency.services import idempotency_purge_expired
 from tokens.models import PaymentMethod
 from tokens.network.services import network_tokens_retry_deletes
 from tokens.services import payment_methods_purge_expired
-from vault_project.api.ratelimit import purge_old_windows
 
 
 class Command(BaseCommand):

@@ -16,21 +16,14 @@ from tqdm import tqdm
 
 from audit.actors import operator_actor
 from audit.services import audit_record
+from core.card_numbers import luhn_complete
+from core.ids import new_global_id
 from customers.models import Customer
 from merchants.models import Merchant, Profile
 from merchants.services import merchant_create, profile_create
 from tokens import cards, crypto
 from tokens.crypto import CardSecret
 from tokens.models import PaymentMethod
-from vault_project.ids import new_global_id
-
-
-def luhn_complete(partial: str) -> str:
-    """*partial* followed by the digit that makes it pass the Luhn check."""
-    for check in "0123456789":
-        if cards.luhn_valid(partial + check):
-            return partial + check
-    raise AssertionError("unreachable: one of ten check digits always fits")
 
 
 class CardNumbers:

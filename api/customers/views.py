@@ -1,0 +1,121 @@
+"""The customers API: parse, call one service or selector, render. No logic here."""
+
+from django.conf import settings
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework.response import Response
+
+from api.customers.serializers import (
+    CustomerCreateSerializer,
+    CustomerDeleteSerializer,
+    CustomerListQuerySerializer,
+    CustomerSerializer,
+    CustomerUpdateSerializer,
+)
+from api.idempotency import idempotent
+from api.payment_methods.serializers import SavedListQuerySerializer, SavedPaymentMethodsSerializer
+from api.schema import IDEMPOTENCY_HEADER, PROFILE_HEADER, error_responses
+from api.viewsets import VaultViewSet
+from customers import selectors, services
+from merchants import scopes
+from tokens.selectors import payment_methods_of_customer
+
+
+@extend_schema_view(
+    create=extend_schema(
+        summary="Create a customer",
+        parameters=[IDEMPOTENCY_HEADER],
+        request=CustomerCreateSerializer,
+        responses={200: CustomerSerializer, **error_responses(409)},
+    ),
+    list=extend_schema(
+        summary="List customers",
+        parameters=[CustomerListQuerySerializer],
+        responses={200: CustomerSerializer(many=True), **error_responses()},
+    ),
+    retrieve=extend_schema(summary="Retrieve a customer", responses={200: CustomerSerializer, **error_responses(404)}),
+    update=extend_schema(
+        summary="Update a customer",
+        request=CustomerUpdateSerializer,
+        responses={200: CustomerSerializer, **error_responses(404)},
+    ),
+    destroy=extend_schema(
+        summary="Delete (redact) a customer and every payment method it has",
+        responses={200: CustomerDeleteSerializer, **error_responses(404)},
+    ),
+)
+@extend_schema(parameters=[PROFILE_HEADER], tags=["customers"])
+class CustomerViewSet(VaultViewSet):
+    required_scopes = {
+        "create": scopes.CUSTOMERS_WRITE,
+        "list": scopes.CUSTOMERS_READ,
+        "retrieve": scopes.CUSTOMERS_READ,
+        "update": scopes.CUSTOMERS_WRITE,
+        "destroy": scopes.CUSTOMERS_WRITE,
+        "saved_payment_methods": scopes.PAYMENT_METHODS_READ,
+    }
+
+    @idempotent
+    def create(self, request):
+        body = CustomerCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        customer = services.customer_create(
+            actor=self.actor, merchant=self.principal.merchant, profile=self.principal.profile, data=body.validated_data
+        )
+        return Response(CustomerSerializer(customer).data)
+
+    def list(self, request):
+        query = CustomerListQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        customers = selectors.customer_list(
+            merchant=self.principal.merchant,
+            offset=query.validated_data["offset"],
+            limit=min(query.validated_data["limit"], settings.VAULT_LIST_MAX_LIMIT),
+            merchant_reference_id=query.validated_data.get("customer_id"),
+        )
+        return Response(CustomerSerializer(customers, many=True).data)
+
+    def retrieve(self, request, customer_id: str):
+        customer = selectors.customer_get(merchant=self.principal.merchant, customer_id=customer_id)
+        return Response(CustomerSerializer(customer).data)
+
+    def update(self, request, customer_id: str):
+        body = CustomerUpdateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        customer = services.customer_update(
+            actor=self.actor, merchant=self.principal.merchant, customer_id=customer_id, data=body.validated_data
+        )
+        return Response(CustomerSerializer(customer).data)
+
+    def destroy(self, request, customer_id: str):
+        customer = services.customer_delete(actor=self.actor, merchant=self.principal.merchant, customer_id=customer_id)
+        return Response(
+            CustomerDeleteSerializer(
+                {
+                    "id": customer.id,
+                    "merchant_reference_id": customer.merchant_reference_id,
+                    "customer_deleted": True,
+                    "address_deleted": True,
+                    "payment_methods_deleted": True,
+                }
+            ).data
+        )
+
+    @extend_schema(
+        summary="List a customer's saved payment methods",
+        parameters=[SavedListQuerySerializer],
+        responses={200: SavedPaymentMethodsSerializer, **error_responses(404)},
+        tags=["payment methods"],
+    )
+    def saved_payment_methods(self, request, customer_id: str):
+        query = SavedListQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        customer = selectors.customer_get(merchant=self.principal.merchant, customer_id=customer_id)
+        payment_methods = payment_methods_of_customer(
+            customer=customer,
+            offset=query.validated_data["offset"],
+            limit=min(query.validated_data["limit"], settings.VAULT_LIST_MAX_LIMIT),
+        )
+        context = {"default_payment_method_id": customer.default_payment_method_id}
+        return Response(
+            SavedPaymentMethodsSerializer({"customer_payment_methods": payment_methods}, context=context).data
+        )

@@ -1,0 +1,140 @@
+"""Serializer building blocks shared by the API: strict inputs, upstream timestamps, metadata, addresses."""
+
+import json
+import re
+from datetime import UTC, datetime
+
+from django_countries import countries
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from core.card_numbers import contains_card_number
+
+METADATA_MAX_KEYS = 50
+METADATA_MAX_KEY_LENGTH = 40
+METADATA_MAX_VALUE_LENGTH = 500
+
+
+def iso_ms(value: datetime | None) -> str | None:
+    """Format as upstream does: ISO-8601 UTC with exactly three fractional digits and `Z`."""
+    if value is None:
+        return None
+    value = value.astimezone(UTC)
+    return f"{value:%Y-%m-%dT%H:%M:%S}.{value.microsecond // 1000:03d}Z"
+
+
+@extend_schema_field(OpenApiTypes.DATETIME)
+class IsoMsDateTimeField(serializers.Field):
+    def to_representation(self, value):
+        return iso_ms(value)
+
+
+class _StringOnly:
+    """Refuse numbers and booleans where upstream expects a JSON string (DRF would coerce them), and
+    any text that may hold a card number: free text is stored in clear, so no card number may enter it.
+    """
+
+    default_error_messages = {"card_number": "Must not hold a card number."}
+
+    def __init__(self, *args, screen_card_numbers: bool = True, **kwargs):
+        self.screen_card_numbers = screen_card_numbers
+        super().__init__(*args, **kwargs)
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        value = super().to_internal_value(data)
+        if self.screen_card_numbers and contains_card_number(value):
+            self.fail("card_number")
+        return value
+
+
+class TextField(_StringOnly, serializers.CharField):
+    pass
+
+
+class EmailField(_StringOnly, serializers.EmailField):
+    pass
+
+
+class RegexField(_StringOnly, serializers.RegexField):
+    pass
+
+
+_ASCII_INT = re.compile(r"-?[0-9]{1,12}", re.ASCII)
+
+
+class AsciiIntegerField(serializers.IntegerField):
+    """An integer from JSON or a query string, in ASCII digits only (int() would take other scripts)."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not (
+            isinstance(data, int) or (isinstance(data, str) and _ASCII_INT.fullmatch(data))
+        ):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictSerializer(serializers.Serializer):
+    """An input serializer that rejects fields it does not declare, as upstream's deny_unknown_fields."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            unknown = [key for key in data if key not in self.fields]
+            if unknown:
+                raise serializers.ValidationError(
+                    {key: [serializers.ErrorDetail("unknown field", code="unknown_field")] for key in unknown}
+                )
+        return super().to_internal_value(data)
+
+
+class MetadataField(serializers.DictField):
+    """Free JSON metadata with the documented limits enforced, and no card numbers in it."""
+
+    default_error_messages = {
+        "too_many_keys": f"At most {METADATA_MAX_KEYS} keys are allowed.",
+        "key_too_long": f"Keys are at most {METADATA_MAX_KEY_LENGTH} characters.",
+        "value_too_long": f"Values are at most {METADATA_MAX_VALUE_LENGTH} characters.",
+        "card_number": "Values must not hold a card number.",
+    }
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("allow_null", True)
+        super().__init__(child=serializers.JSONField(), **kwargs)
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        if len(value) > METADATA_MAX_KEYS:
+            self.fail("too_many_keys")
+        for key, item in value.items():
+            if len(key) > METADATA_MAX_KEY_LENGTH:
+                self.fail("key_too_long")
+            text = item if isinstance(item, str) else json.dumps(item)
+            if len(text) > METADATA_MAX_VALUE_LENGTH:
+                self.fail("value_too_long")
+            if contains_card_number(key) or contains_card_number(text):
+                self.fail("card_number")
+        return value
+
+
+COUNTRY_CODES = [code for code, _ in countries]
+
+
+class AddressDetailsSerializer(StrictSerializer):
+    """Upstream's AddressDetails: every field optional and nullable."""
+
+    city = TextField(max_length=50, required=False, allow_null=True)
+    country = serializers.ChoiceField(choices=COUNTRY_CODES, required=False, allow_null=True)
+    line1 = TextField(max_length=200, required=False, allow_null=True)
+    line2 = TextField(max_length=50, required=False, allow_null=True)
+    line3 = TextField(max_length=50, required=False, allow_null=True)
+    zip = TextField(max_length=50, required=False, allow_null=True)
+    state = TextField(max_length=255, required=False, allow_null=True)
+    first_name = TextField(max_length=255, required=False, allow_null=True)
+    last_name = TextField(max_length=255, required=False, allow_null=True)
+    origin_zip = TextField(max_length=50, required=False, allow_null=True)
+
+    def validate(self, attrs):
+        return {name: attrs.get(name) for name in self.fields}

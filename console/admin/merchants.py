@@ -1,0 +1,306 @@
+"""Console pages for tenancy: merchants, profiles and API keys.
+
+Every write goes through a service that audits it. A key's plaintext is shown once, on the page
+that answers its issuance, and is never stored, logged or put in the admin's history.
+"""
+
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.contrib.admin.utils import quote, unquote
+from django.db.models import Count, Q
+from django.http import HttpResponse
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.http import urlencode
+
+from console.admin.base import VaultModelAdmin, admin_actor
+from console.forms import ApiKeyIssueForm
+from console.services import merchant_rename, profile_update
+from console.site import vault_admin
+from merchants.models import ApiKey, Merchant, Profile
+from merchants.scopes import PAYMENT_METHODS_REVEAL
+from merchants.services import api_key_issue, api_key_revoke, merchant_create, profile_create
+
+
+def _adopt(obj, created) -> None:
+    """Make the admin's unsaved *obj* stand for the row a service *created* (for redirects and history)."""
+    for field in obj._meta.concrete_fields:
+        setattr(obj, field.attname, getattr(created, field.attname))
+    obj._state.adding = False
+    obj._state.db = created._state.db
+
+
+@admin.register(Merchant, site=vault_admin)
+class MerchantAdmin(VaultModelAdmin):
+    list_display = ("name", "id", "profile_count", "live_key_count", "created_at")
+    search_fields = ("=id", "name")
+    readonly_fields = ("id", "created_at", "profile_table", "api_key_table")
+    ordering = ("name",)
+
+    def get_queryset(self, request):
+        now = timezone.now()
+        live = Q(api_keys__revoked_at__isnull=True) & (
+            Q(api_keys__expires_at__isnull=True) | Q(api_keys__expires_at__gt=now)
+        )
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                profile_total=Count("profiles", distinct=True),
+                live_key_total=Count("api_keys", filter=live, distinct=True),
+            )
+        )
+
+    @admin.display(description="profiles", ordering="profile_total")
+    def profile_count(self, obj):
+        return obj.profile_total
+
+    @admin.display(description="live keys", ordering="live_key_total")
+    def live_key_count(self, obj):
+        return obj.live_key_total
+
+    def get_fields(self, request, obj=None):
+        return ("name",) if obj is None else ("id", "name", "created_at", "profile_table", "api_key_table")
+
+    @admin.display(description="profiles")
+    def profile_table(self, obj):
+        rows = format_html_join(
+            "",
+            "<tr><td><a href='{}'>{}</a></td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    reverse(
+                        "admin:merchants_profile_change", args=[quote(profile.pk)], current_app=self.admin_site.name
+                    ),
+                    profile.pk,
+                    profile.name,
+                    "network tokens on" if profile.network_tokenization_enabled else "network tokens off",
+                )
+                for profile in obj.profiles.order_by("created_at")
+            ),
+        )
+        return format_html("<table><tbody>{}</tbody></table>", rows) if rows else "—"
+
+    @admin.display(description="API keys")
+    def api_key_table(self, obj):
+        now = timezone.now()
+        rows = format_html_join(
+            "",
+            "<tr><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    key.prefix,
+                    key.name or "—",
+                    ", ".join(key.scopes) if isinstance(key.scopes, list) else "",
+                    "revoked"
+                    if key.revoked_at
+                    else ("expired" if key.expires_at and key.expires_at <= now else "live"),
+                )
+                for key in obj.api_keys.order_by("-created_at")
+            ),
+        )
+        return format_html("<table><tbody>{}</tbody></table>", rows) if rows else "—"
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            current = Merchant.objects.get(pk=obj.pk)
+            merchant_rename(actor=admin_actor(request, merchant_id=obj.pk), merchant=current, name=obj.name)
+        else:
+            _adopt(obj, merchant_create(actor=admin_actor(request), name=obj.name))
+
+    def save_related(self, request, form, formsets, change):
+        # Inlines are read-only; nothing else hangs off a merchant here.
+        return None
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = extra_context or {}
+        if request.user.has_perm("merchants.add_apikey"):
+            add_url = reverse("admin:merchants_apikey_add", current_app=self.admin_site.name)
+            extra_context["issue_key_url"] = f"{add_url}?{urlencode({'merchant': unquote(object_id)})}"
+        return super().change_view(request, object_id, form_url, extra_context)
+
+
+@admin.register(Profile, site=vault_admin)
+class ProfileAdmin(VaultModelAdmin):
+    list_display = ("name", "id", "merchant", "network_tokenization_enabled", "created_at")
+    list_filter = ("network_tokenization_enabled", "merchant")
+    search_fields = ("=id", "name", "=merchant__id", "merchant__name")
+    list_select_related = ("merchant",)
+    ordering = ("merchant__name", "name")
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ("merchant", "name", "network_tokenization_enabled")
+        return ("id", "merchant", "name", "network_tokenization_enabled", "created_at")
+
+    def get_readonly_fields(self, request, obj=None):
+        return () if obj is None else ("id", "merchant", "created_at")
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            actor = admin_actor(request, merchant_id=obj.merchant_id)
+            profile_update(
+                actor=actor,
+                profile=Profile.objects.get(pk=obj.pk),
+                name=obj.name,
+                network_tokenization_enabled=obj.network_tokenization_enabled,
+            )
+        else:
+            created = profile_create(
+                actor=admin_actor(request, merchant_id=obj.merchant_id),
+                merchant=obj.merchant,
+                name=obj.name,
+                network_tokenization_enabled=obj.network_tokenization_enabled,
+            )
+            _adopt(obj, created)
+
+
+class KeyStatusFilter(admin.SimpleListFilter):
+    title = "status"
+    parameter_name = "status"
+
+    def lookups(self, request, model_admin):
+        return (("live", "Live"), ("revoked", "Revoked"), ("expired", "Expired"))
+
+    def queryset(self, request, queryset):
+        now = timezone.now()
+        if self.value() == "live":
+            return queryset.filter(revoked_at__isnull=True).exclude(expires_at__lte=now)
+        if self.value() == "revoked":
+            return queryset.filter(revoked_at__isnull=False)
+        if self.value() == "expired":
+            return queryset.filter(revoked_at__isnull=True, expires_at__lte=now)
+        return queryset
+
+
+@admin.register(ApiKey, site=vault_admin)
+class ApiKeyAdmin(VaultModelAdmin):
+    list_display = (
+        "key_prefix",
+        "merchant",
+        "name",
+        "scope_list",
+        "status",
+        "created_at",
+        "expires_at",
+        "last_used_at",
+    )
+    list_filter = (KeyStatusFilter, "merchant", "created_at")
+    search_fields = ("=key_id", "=merchant__id", "name")
+    list_select_related = ("merchant",)
+    fields = ("key_prefix", "key_id", "merchant", "name", "scope_list", "status", "created_at", "expires_at")
+    fields += ("revoked_at", "last_used_at")
+    readonly_fields = fields
+    actions = ("revoke_selected",)
+    ordering = ("-created_at",)
+
+    @admin.display(description="key", ordering="key_id")
+    def key_prefix(self, obj):
+        return obj.prefix
+
+    @admin.display(description="scopes")
+    def scope_list(self, obj):
+        scopes = obj.scopes if isinstance(obj.scopes, list) else []
+        plain = ", ".join(scope for scope in scopes if scope != PAYMENT_METHODS_REVEAL)
+        if PAYMENT_METHODS_REVEAL in scopes:
+            return format_html('{} <span class="vault-badge vault-badge-warn">{}</span>', plain, PAYMENT_METHODS_REVEAL)
+        return plain
+
+    @admin.display(description="status")
+    def status(self, obj):
+        if obj.revoked_at is not None:
+            return format_html('<span class="vault-badge vault-badge-off">{}</span>', "revoked")
+        if obj.expires_at is not None and obj.expires_at <= timezone.now():
+            return format_html('<span class="vault-badge vault-badge-off">{}</span>', "expired")
+        return format_html('<span class="vault-badge vault-badge-on">{}</span>', "live")
+
+    # Keys are issued through the issuance form and revoked through the action; no field is editable.
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_revoke_permission(self, request):
+        return request.user.has_perm("merchants.change_apikey")
+
+    def add_view(self, request, form_url="", extra_context=None):
+        """Issue a key: the form, then a page that shows the plaintext once and is never cached."""
+        if not self.has_add_permission(request):
+            return self.admin_site.forbidden(request)
+        if request.method == "POST":
+            form = ApiKeyIssueForm(request.POST)
+            if form.is_valid():
+                merchant = form.cleaned_data["merchant"]
+                issued = api_key_issue(
+                    actor=admin_actor(request, merchant_id=merchant.id),
+                    merchant=merchant,
+                    scopes=form.cleaned_data["scopes"],
+                    name=form.cleaned_data["name"],
+                    expires_at=form.cleaned_data["expires_at"],
+                )
+                # The history names the key by its id (str(api_key)); the plaintext goes nowhere but the page.
+                self.log_addition(request, issued.api_key, [{"added": {}}])
+                return self._issued_page(request, issued)
+        else:
+            form = ApiKeyIssueForm(initial={"merchant": request.GET.get("merchant")})
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Issue an API key",
+            "form": form,
+            "opts": self.opts,
+            "has_view_permission": self.has_view_permission(request),
+            "reveal_scope": PAYMENT_METHODS_REVEAL,
+        }
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, "console/api_key_issue.html", context)
+
+    def _issued_page(self, request, issued) -> HttpResponse:
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "API key issued",
+            "opts": self.opts,
+            "api_key": issued.api_key,
+            "plaintext": issued.plaintext,
+            "profiles": issued.api_key.merchant.profiles.order_by("created_at"),
+            "has_view_permission": self.has_view_permission(request),
+        }
+        request.current_app = self.admin_site.name
+        response = TemplateResponse(request, "console/api_key_issued.html", context)
+        response.render()
+        response["Cache-Control"] = "no-store"
+        response["Pragma"] = "no-cache"
+        return response
+
+    @admin.action(description="Revoke selected API keys", permissions=["revoke"])
+    def revoke_selected(self, request, queryset):
+        keys = list(queryset.select_related("merchant"))
+        if request.POST.get("confirm") == "yes":
+            revoked = 0
+            for api_key in keys:
+                if api_key.revoked_at is None:
+                    api_key_revoke(actor=admin_actor(request, merchant_id=api_key.merchant_id), api_key=api_key)
+                    self.log_change(request, api_key, [{"changed": {"fields": ["revoked_at"]}}])
+                    revoked += 1
+            self.message_user(
+                request, f"Revoked {revoked} API key(s). They fail authentication at once.", messages.SUCCESS
+            )
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Revoke API keys?",
+            "opts": self.opts,
+            "keys": keys,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            "action": "revoke_selected",
+        }
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, "console/api_key_revoke_confirm.html", context)
