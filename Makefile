@@ -36,9 +36,11 @@ serve: install
 test: install env
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+# ruff (style and banned APIs), import-linter (the floors, see README "Architecture"), mypy (typed modules).
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 
 format: install
 	$(VENV)/bin/ruff format .

@@ -1,10 +1,11 @@
 """The `@idempotent` decorator for viewset actions that create."""
 
 import functools
-import json
 
+from rest_framework.response import Response
+
+from idempotency.digest import request_digest
 from idempotency.services import idempotent_call
-from tokens.crypto import request_digest
 
 
 def idempotent(action):
@@ -17,10 +18,13 @@ def idempotent(action):
             return action(view, request, *args, **kwargs)
         merchant = view.principal.merchant
         # The same operation under either route spelling is the same request.
-        body = json.dumps(request.data, sort_keys=True, separators=(",", ":")).encode()
-        digest = request_digest(body, merchant_id=merchant.id, operation=f"{type(view).__name__}.{view.action}")
+        digest = request_digest(request.data, merchant_id=merchant.id, operation=f"{type(view).__name__}.{view.action}")
         return idempotent_call(
-            merchant=merchant, key=key, digest=digest, call=lambda: action(view, request, *args, **kwargs)
+            merchant=merchant,
+            key=key,
+            digest=digest,
+            call=lambda: action(view, request, *args, **kwargs),
+            replay=lambda status, body: Response(body, status=status),
         )
 
     return wrapper

@@ -655,7 +655,7 @@ PROFILE_CATEGORIES = [
     ("encryption and fingerprints (tokens/crypto.py, cryptography)", ("tokens/crypto.py", "cryptography/")),
     ("Django ORM: query building, model instances", ("django/db/models/",)),
     ("DRF serializers and fields", ("rest_framework/serializers.py", "rest_framework/fields.py")),
-    ("JSON parsing and rendering", ("json/", "core/parsers.py", "rest_framework/renderers.py")),
+    ("JSON parsing and rendering", ("json/", "core/strict_json.py", "api/parsers.py", "rest_framework/renderers.py")),
     ("logging", ("(logging/", "pythonjsonlogger/")),
     ("gunicorn socket I/O and HTTP parsing", ("gunicorn/",)),
 ]

@@ -10,11 +10,11 @@ import re
 import time
 from collections.abc import Callable
 from datetime import timedelta
+from typing import Any, Protocol, TypeVar
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from rest_framework.response import Response
 
 from core import errors
 from idempotency.models import IdempotencyRecord
@@ -46,8 +46,21 @@ def _fresh(record: IdempotencyRecord) -> bool:
     return age < timedelta(seconds=settings.VAULT_IDEMPOTENCY_TTL)
 
 
-def idempotent_call(*, merchant: Merchant, key: str, digest: str, call: Callable[[], Response]) -> Response:
-    """Answer *call* at most once per (merchant, key); replay its answer to retries of the same request."""
+class Answer(Protocol):
+    """What a create answers: a status and a JSON-serialisable body (a DRF Response is one)."""
+
+    status_code: int
+    data: Any
+
+
+A = TypeVar("A", bound=Answer)
+
+
+def idempotent_call(
+    *, merchant: Merchant, key: str, digest: str, call: Callable[[], A], replay: Callable[[int, Any], A]
+) -> A:
+    """Answer *call* at most once per (merchant, key); to retries of the same request, the stored answer
+    rebuilt by *replay(status, body)*."""
     if not _KEY_RE.fullmatch(key):
         raise errors.InvalidRequest("Idempotency-Key must be 1 to 255 printable ASCII characters")
     deadline = time.monotonic() + settings.VAULT_IDEMPOTENCY_WAIT_SECONDS
@@ -58,7 +71,7 @@ def idempotent_call(*, merchant: Merchant, key: str, digest: str, call: Callable
         if existing.request_digest != digest:
             raise errors.UnprocessableRequest("Idempotency-Key was already used with another request")
         if existing.response_status is not None:
-            return Response(json.loads(existing.response_body), status=existing.response_status)
+            return replay(existing.response_status, json.loads(existing.response_body))
         if time.monotonic() >= deadline:
             raise errors.IdempotencyInFlight()
         time.sleep(_WAIT_STEP_SECONDS)

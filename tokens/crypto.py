@@ -152,11 +152,3 @@ def fingerprint_candidates(number: str, *, merchant_id: str) -> list[str]:
 
 def current_fingerprint_version() -> str:
     return key_provider().fingerprint_key()[0]
-
-
-def request_digest(body: bytes, *, merchant_id: str, operation: str) -> str:
-    """A keyed digest of a request body (which may hold a card number), to tell two requests apart
-    without keeping either: a plain hash of a body with a card number could be brute-forced."""
-    version, key = key_provider().fingerprint_key()
-    message = b"idempotency\x00" + f"{merchant_id}\x00{operation}\x00".encode() + body
-    return f"{version}${hmac.new(key, message, hashlib.sha256).hexdigest()}"

@@ -17,6 +17,7 @@ from api.schema import IDEMPOTENCY_HEADER, PROFILE_HEADER, error_responses
 from api.viewsets import VaultViewSet
 from customers import selectors, services
 from merchants import scopes
+from tokens import customer_services
 from tokens.selectors import payment_methods_of_customer
 
 
@@ -81,13 +82,15 @@ class CustomerViewSet(VaultViewSet):
     def update(self, request, customer_id: str):
         body = CustomerUpdateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        customer = services.customer_update(
+        customer = customer_services.customer_update(
             actor=self.actor, merchant=self.principal.merchant, customer_id=customer_id, data=body.validated_data
         )
         return Response(CustomerSerializer(customer).data)
 
     def destroy(self, request, customer_id: str):
-        customer = services.customer_delete(actor=self.actor, merchant=self.principal.merchant, customer_id=customer_id)
+        customer = customer_services.customer_delete(
+            actor=self.actor, merchant=self.principal.merchant, customer_id=customer_id
+        )
         return Response(
             CustomerDeleteSerializer(
                 {

@@ -7,7 +7,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core import errors
-from core.parsers import parse_strict_json
+from core.strict_json import parse_strict_json
 from tokens.network.protocol import SIGNATURE_HEADER, STATUSES, signature_valid
 from tokens.network.services import network_token_apply_event
 

@@ -1,8 +1,8 @@
 from django.core.management.base import BaseCommand
 
-from api.throttling import purge_old_windows
 from audit.actors import operator_actor
 from idempotency.services import idempotency_purge_expired
+from merchants.rate_limits import purge_old_windows
 from tokens.models import PaymentMethod
 from tokens.network.services import network_tokens_retry_deletes
 from tokens.services import payment_methods_purge_expired

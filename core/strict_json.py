@@ -1,4 +1,4 @@
-"""A strict JSON parser.
+"""Strict JSON decoding, for the API's parser and the token-service webhook alike.
 
 Stock parsing lets through what a vault must refuse: a 5,000-deep document (RecursionError, then
 a 500), NUL characters (PostgreSQL then fails on insert), duplicate keys (the last silently wins),
@@ -10,7 +10,6 @@ import math
 from typing import Any
 
 from django.conf import settings
-from rest_framework.parsers import BaseParser
 
 from core.errors import InvalidRequest
 
@@ -99,13 +98,3 @@ def parse_strict_json(raw: bytes) -> Any:
     if _unstorable_text(value):
         raise InvalidRequest("Request body contains a NUL character or an unpaired surrogate escape")
     return value
-
-
-class StrictJSONParser(BaseParser):
-    media_type = "application/json"
-
-    def parse(self, stream, media_type=None, parser_context=None):
-        raw = stream.read() if stream is not None else b""
-        if not raw.strip():
-            return {}
-        return parse_strict_json(raw)
