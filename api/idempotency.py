@@ -16,7 +16,7 @@ def idempotent(action):
         key = request.headers.get("Idempotency-Key")
         if key is None:
             return action(view, request, *args, **kwargs)
-        merchant = view.principal.merchant
+        merchant = view.merchant
         # The same operation under either route spelling is the same request.
         digest = request_digest(request.data, merchant_id=merchant.id, operation=f"{type(view).__name__}.{view.action}")
         return idempotent_call(

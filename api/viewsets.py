@@ -25,6 +25,9 @@ class VaultViewSet(ViewSet):
         if request.method in BODY_METHODS and request.content_type and not _is_json(request.content_type):
             raise errors.UnsupportedMediaType()
         super().initial(request, *args, **kwargs)
+        # The one place a request's tenant is set: actions hand this merchant to every selector and
+        # service they call, and those read only its rows (objects.for_merchant, core/tenancy.py).
+        self.merchant = self.principal.merchant
 
     @property
     def allowed_methods(self) -> list[str]:

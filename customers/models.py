@@ -3,6 +3,7 @@
 from django.db import models
 from django.db.models import Q
 
+from core.tenancy import MerchantScopedQuerySet
 from merchants.models import Merchant, Profile
 
 
@@ -30,6 +31,10 @@ class Customer(models.Model):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    # Selectors and services scope with objects.for_merchant(); cross-merchant jobs use `unscoped`.
+    objects = MerchantScopedQuerySet.as_manager()
+    unscoped = MerchantScopedQuerySet.as_manager()
 
     class Meta:
         constraints = [

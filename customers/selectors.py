@@ -10,7 +10,7 @@ def customer_get(*, merchant: Merchant, customer_id: str, for_update: bool = Fal
     """Return the merchant's live customer; 400 for a malformed id, 404 if absent, 400 IR_11 if redacted."""
     if not is_global_id(customer_id):
         raise errors.InvalidRequest("Invalid customer id")
-    queryset = Customer.objects.filter(merchant=merchant, id=customer_id)
+    queryset = Customer.objects.for_merchant(merchant).filter(id=customer_id)
     if for_update:
         queryset = queryset.select_for_update()
     customer = queryset.first()
@@ -25,7 +25,7 @@ def customer_list(
     *, merchant: Merchant, offset: int, limit: int, merchant_reference_id: str | None = None
 ) -> list[Customer]:
     """Return a page of the merchant's live customers, newest first."""
-    queryset = Customer.objects.filter(merchant=merchant, status=Customer.Status.ACTIVE)
+    queryset = Customer.objects.for_merchant(merchant).filter(status=Customer.Status.ACTIVE)
     if merchant_reference_id is not None:
         queryset = queryset.filter(merchant_reference_id=merchant_reference_id)
     return list(queryset.order_by("-id")[offset : offset + limit])

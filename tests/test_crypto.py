@@ -377,10 +377,10 @@ def test_rewrap_under_the_same_version_still_opens(settings):
 @PROPERTY
 @given(card_numbers)
 def test_fingerprint_is_deterministic_and_scoped_to_the_merchant(number):
-    mine = crypto.fingerprint(number, merchant_id=MERCHANT)
+    mine = crypto.fingerprint(CardSecret(number), merchant_id=MERCHANT)
     assert re.fullmatch(r"1\$[0-9a-f]{64}", mine)
-    assert crypto.fingerprint(number, merchant_id=MERCHANT) == mine
-    assert crypto.fingerprint(number, merchant_id=OTHER_MERCHANT) != mine
+    assert crypto.fingerprint(CardSecret(number), merchant_id=MERCHANT) == mine
+    assert crypto.fingerprint(CardSecret(number), merchant_id=OTHER_MERCHANT) != mine
     digest = mine.split("$", 1)[1]
     for unkeyed in (number, MERCHANT + number, f"{MERCHANT}\x00{number}", f"{MERCHANT}|{number}"):
         assert digest != hashlib.sha256(unkeyed.encode()).hexdigest()
@@ -391,26 +391,28 @@ def test_fingerprint_is_deterministic_and_scoped_to_the_merchant(number):
 @given(card_numbers, card_numbers)
 def test_different_cards_have_different_fingerprints(number, other):
     if number != other:
-        assert crypto.fingerprint(number, merchant_id=MERCHANT) != crypto.fingerprint(other, merchant_id=MERCHANT)
+        assert crypto.fingerprint(CardSecret(number), merchant_id=MERCHANT) != crypto.fingerprint(
+            CardSecret(other), merchant_id=MERCHANT
+        )
 
 
 def test_fingerprint_depends_on_the_fingerprint_key_only(settings):
     number = VISA.number
-    before = crypto.fingerprint(number, merchant_id=MERCHANT)
+    before = crypto.fingerprint(CardSecret(number), merchant_id=MERCHANT)
     # Rotating KEKs leaves fingerprints alone, so duplicate detection survives key rotation.
     use_keyring(settings, {"1": KEK_1, "2": KEK_2}, "2")
-    assert crypto.fingerprint(number, merchant_id=MERCHANT) == before
+    assert crypto.fingerprint(CardSecret(number), merchant_id=MERCHANT) == before
     settings.VAULT_FINGERPRINT_KEYS = {"1": FINGERPRINT_2}
-    changed = crypto.fingerprint(number, merchant_id=MERCHANT)
+    changed = crypto.fingerprint(CardSecret(number), merchant_id=MERCHANT)
     assert changed.startswith("1$") and changed != before
 
 
 def test_fingerprint_uses_the_newest_fingerprint_key(settings):
     settings.VAULT_FINGERPRINT_KEYS = {"1": FINGERPRINT_1, "2": FINGERPRINT_2, "10": key("fingerprint-10")}
-    value = crypto.fingerprint(VISA.number, merchant_id=MERCHANT)
+    value = crypto.fingerprint(VISA, merchant_id=MERCHANT)
     assert value.startswith("10$")
     settings.VAULT_FINGERPRINT_KEYS = {"10": key("fingerprint-10")}
-    assert crypto.fingerprint(VISA.number, merchant_id=MERCHANT) == value
+    assert crypto.fingerprint(VISA, merchant_id=MERCHANT) == value
 
 
 # --- masked CardSecret ------------------------------------------------------------------------------

@@ -32,7 +32,7 @@ def assert_sound(payment_method: PaymentMethod) -> str:
     assert payment_method.last4_digits == number[-4:]
     assert payment_method.card_network == "Visa"
     assert payment_method.kek_version == payment_method.sealed_card.split(".")[1]
-    assert payment_method.card_fingerprint == crypto.fingerprint(number, merchant_id=payment_method.merchant_id)
+    assert payment_method.card_fingerprint == crypto.fingerprint(secret, merchant_id=payment_method.merchant_id)
     assert payment_method.status == PaymentMethod.Status.ACTIVE
     assert payment_method.storage_type == PaymentMethod.StorageType.PERSISTENT
     assert number not in str(payment_method.__dict__.values())  # only the sealed value holds it

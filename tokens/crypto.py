@@ -7,7 +7,14 @@ row fails to open. The stored value describes itself:
 
     v1.<kek version>.<base64 wrap nonce + wrapped DEK>.<base64 nonce + ciphertext>
 
-Plaintext leaves this module only inside frozen dataclasses whose repr and str are masked.
+Plaintext leaves this module only inside CardSecret, a frozen dataclass whose repr and str are
+masked and which answers what services need (isin, last4, network, masked) without giving the
+digits. The few readers of the number itself are named here, and nowhere else reads it:
+
+- this module (sealing, opening, fingerprints);
+- tokens/network/client.py, which sends the number to the token service to provision a token;
+- api/payment_methods/serializers.py, which renders the full card or token number to a caller with
+  the reveal scope (the raw card of a reveal, the token of get-token).
 """
 
 import base64
@@ -19,6 +26,7 @@ from dataclasses import dataclass, fields
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from django.views.decorators.debug import sensitive_variables
 
 from tokens import cards
 from tokens.keys import UnknownKeyVersion, key_provider
@@ -37,6 +45,28 @@ class CardSecret:
 
     number: str
     token_number: str | None = None  # a network token's number, once one is provisioned
+
+    @property
+    def isin(self) -> str:
+        """The first six digits (the BIN), which PCI DSS permits to show beside the last four."""
+        return cards.isin(self.number)
+
+    @property
+    def last4(self) -> str:
+        return cards.last4(self.number)
+
+    @property
+    def network(self) -> str | None:
+        """The network whose IIN range holds the number, or None."""
+        return cards.detect_network(self.number)
+
+    @property
+    def masked(self) -> str:
+        return cards.mask(self.number)
+
+    def with_network_token(self, token_number: str) -> "CardSecret":
+        """The same card, now also holding its network token's number."""
+        return CardSecret(number=self.number, token_number=token_number)
 
     def __repr__(self) -> str:
         masked = ", ".join(
@@ -103,6 +133,7 @@ def _unwrap(version: str, wrapped: bytes, merchant_id: str, record_id: str) -> b
         raise DecryptionFailed("the data key could not be unwrapped") from None
 
 
+@sensitive_variables("secret", "dek")
 def seal(secret: CardSecret, *, merchant_id: str, record_id: str) -> Sealed:
     """Encrypt *secret* for one record of one merchant under a fresh data key."""
     dek = AESGCM.generate_key(bit_length=256)
@@ -112,6 +143,7 @@ def seal(secret: CardSecret, *, merchant_id: str, record_id: str) -> Sealed:
     return Sealed(value=f"{SCHEME}.{version}.{_b64(wrapped)}.{_b64(nonce + ciphertext)}", kek_version=version)
 
 
+@sensitive_variables("dek", "plaintext")
 def open_sealed(value: str, *, merchant_id: str, record_id: str) -> CardSecret:
     """Decrypt a sealed value of this record, or raise DecryptionFailed."""
     version, wrapped, payload = _parse(value)
@@ -125,6 +157,7 @@ def open_sealed(value: str, *, merchant_id: str, record_id: str) -> CardSecret:
     return CardSecret.from_bytes(plaintext)
 
 
+@sensitive_variables("dek")
 def rewrap(value: str, *, merchant_id: str, record_id: str) -> Sealed:
     """Re-wrap the record's data key under the active KEK; the card ciphertext is kept as it is."""
     version, wrapped, payload = _parse(value)
@@ -133,21 +166,22 @@ def rewrap(value: str, *, merchant_id: str, record_id: str) -> Sealed:
     return Sealed(value=f"{SCHEME}.{new_version}.{_b64(new_wrapped)}.{_b64(payload)}", kek_version=new_version)
 
 
-def fingerprint(number: str, *, merchant_id: str, version: str | None = None) -> str:
+@sensitive_variables("card")
+def fingerprint(card: CardSecret, *, merchant_id: str, version: str | None = None) -> str:
     """A keyed fingerprint of a card number, scoped to one merchant: `<key version>$<hex HMAC-SHA256>`.
 
     Made with the newest fingerprint key unless *version* names another.
     """
     version, key = key_provider().fingerprint_key(version)
-    digest = hmac.new(key, f"{merchant_id}\x00{number}".encode(), hashlib.sha256).hexdigest()
+    digest = hmac.new(key, f"{merchant_id}\x00{card.number}".encode(), hashlib.sha256).hexdigest()
     return f"{version}${digest}"
 
 
-def fingerprint_candidates(number: str, *, merchant_id: str) -> list[str]:
+def fingerprint_candidates(card: CardSecret, *, merchant_id: str) -> list[str]:
     """The card's fingerprint under every configured fingerprint key, oldest first (so the last is the
     newest): while a fingerprint-key rotation runs, a stored record may still carry an older one."""
     provider = key_provider()
-    return [fingerprint(number, merchant_id=merchant_id, version=v) for v in provider.fingerprint_versions()]
+    return [fingerprint(card, merchant_id=merchant_id, version=v) for v in provider.fingerprint_versions()]
 
 
 def current_fingerprint_version() -> str:

@@ -4,6 +4,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from core.tenancy import MerchantScopedQuerySet
 from customers.models import Customer
 from merchants.models import Merchant, Profile
 
@@ -68,6 +69,10 @@ class PaymentMethod(models.Model):
     created = models.DateTimeField(default=timezone.now)
     last_used_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    # Selectors and services scope with objects.for_merchant(); cross-merchant jobs use `unscoped`.
+    objects = MerchantScopedQuerySet.as_manager()
+    unscoped = MerchantScopedQuerySet.as_manager()
 
     class Meta:
         constraints = [

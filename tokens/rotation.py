@@ -20,7 +20,7 @@ def _stale():
     old_fingerprint = Q(card_fingerprint__isnull=False) & ~Q(
         card_fingerprint__startswith=f"{crypto.current_fingerprint_version()}$"
     )
-    return PaymentMethod.objects.filter(old_kek | old_fingerprint)
+    return PaymentMethod.unscoped.filter(old_kek | old_fingerprint)
 
 
 def records_to_rewrap() -> int:
@@ -29,11 +29,11 @@ def records_to_rewrap() -> int:
 
 def kek_versions_in_use() -> Counter:
     """How many stored records each KEK version wraps."""
-    return Counter(PaymentMethod.objects.exclude(kek_version="").values_list("kek_version", flat=True))
+    return Counter(PaymentMethod.unscoped.exclude(kek_version="").values_list("kek_version", flat=True))
 
 
 def fingerprint_versions_in_use() -> Counter:
-    fingerprints = PaymentMethod.objects.filter(card_fingerprint__isnull=False).values_list(
+    fingerprints = PaymentMethod.unscoped.filter(card_fingerprint__isnull=False).values_list(
         "card_fingerprint", flat=True
     )
     return Counter(value.split("$", 1)[0] for value in fingerprints)
@@ -44,7 +44,7 @@ def _refresh(payment_method: PaymentMethod) -> None:
     fingerprint_version = crypto.current_fingerprint_version()
     if payment_method.card_fingerprint and not payment_method.card_fingerprint.startswith(f"{fingerprint_version}$"):
         secret = crypto.open_sealed(payment_method.sealed_card, merchant_id=merchant_id, record_id=record_id)
-        payment_method.card_fingerprint = crypto.fingerprint(secret.number, merchant_id=merchant_id)
+        payment_method.card_fingerprint = crypto.fingerprint(secret, merchant_id=merchant_id)
     if payment_method.kek_version != settings.VAULT_ACTIVE_KEK:
         sealed = crypto.rewrap(payment_method.sealed_card, merchant_id=merchant_id, record_id=record_id)
         payment_method.sealed_card, payment_method.kek_version = sealed.value, sealed.kek_version

@@ -18,7 +18,9 @@ def payment_method_lookup(*, merchant: Merchant, payment_method_id: str, for_upd
     """Return the merchant's payment method in any status (for update and delete), or raise 404."""
     if not is_global_id(payment_method_id):
         raise errors.InvalidRequest("Invalid payment method id")
-    queryset: QuerySet[PaymentMethod] = PaymentMethod.objects.filter(_live(), merchant=merchant, id=payment_method_id)
+    queryset: QuerySet[PaymentMethod] = PaymentMethod.objects.for_merchant(merchant).filter(
+        _live(), id=payment_method_id
+    )
     if for_update:
         queryset = queryset.select_for_update()
     payment_method = queryset.first()
@@ -37,16 +39,15 @@ def payment_method_get(*, merchant: Merchant, payment_method_id: str) -> Payment
 
 def payment_methods_of_customer(*, customer: Customer, offset: int, limit: int) -> list[PaymentMethod]:
     """A page of the customer's active payment methods, newest first."""
-    queryset = PaymentMethod.objects.filter(
-        _live(), merchant_id=customer.merchant_id, customer=customer, status=PaymentMethod.Status.ACTIVE
+    queryset = PaymentMethod.objects.for_merchant(customer.merchant_id).filter(
+        _live(), customer=customer, status=PaymentMethod.Status.ACTIVE
     )
     return list(queryset.order_by("-id")[offset : offset + limit])
 
 
 def payment_method_duplicate(*, customer: Customer, fingerprints: list[str]) -> PaymentMethod | None:
     """The customer's live persistent payment method for the same card (any of its fingerprints), if any."""
-    queryset = PaymentMethod.objects.filter(
-        merchant_id=customer.merchant_id,
+    queryset = PaymentMethod.objects.for_merchant(customer.merchant_id).filter(
         customer=customer,
         card_fingerprint__in=fingerprints,
         storage_type=PaymentMethod.StorageType.PERSISTENT,
@@ -58,7 +59,7 @@ def payment_method_duplicate(*, customer: Customer, fingerprints: list[str]) -> 
 def payment_method_by_token_ref(*, token_ref: str, for_update: bool = False) -> PaymentMethod | None:
     """The payment method holding a network token. Not merchant-scoped: only the token service,
     authenticated by its webhook signature, names tokens this way, and token refs are unique."""
-    queryset = PaymentMethod.objects.filter(network_token_ref=token_ref)
+    queryset = PaymentMethod.unscoped.filter(network_token_ref=token_ref)
     if for_update:
         queryset = queryset.select_for_update()
     return queryset.first()

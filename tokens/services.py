@@ -6,6 +6,7 @@ from typing import Any
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 
 from audit.actors import Actor
 from audit.models import AuditEvent
@@ -15,7 +16,7 @@ from core.ids import new_global_id
 from customers.models import Customer
 from customers.selectors import customer_get
 from merchants.models import Merchant, Profile
-from tokens import cards, crypto
+from tokens import crypto
 from tokens.crypto import CardSecret
 from tokens.models import PaymentMethod
 from tokens.network.protocol import TOKEN_DELETED
@@ -39,13 +40,14 @@ def _audit(actor: Actor, action: str, payment_method: PaymentMethod, **kwargs: A
     )
 
 
+@sensitive_variables("secret", "card", "data")
 def payment_method_create(*, actor: Actor, merchant: Merchant, profile: Profile, data: dict[str, Any]) -> PaymentMethod:
     """Vault a card. The same card for the same customer answers the existing payment method."""
     card = data["payment_method_data"]["card"]
     secret: CardSecret = card["card_number"]
     persistent = data["storage_type"] == PaymentMethod.StorageType.PERSISTENT
     customer = customer_get(merchant=merchant, customer_id=data["customer_id"]) if data.get("customer_id") else None
-    fingerprints = crypto.fingerprint_candidates(secret.number, merchant_id=merchant.id)
+    fingerprints = crypto.fingerprint_candidates(secret, merchant_id=merchant.id)
     fingerprint = fingerprints[-1]  # under the newest fingerprint key: the one stored
     if persistent and customer is not None:
         existing = payment_method_duplicate(customer=customer, fingerprints=fingerprints)
@@ -64,7 +66,7 @@ def payment_method_create(*, actor: Actor, merchant: Merchant, profile: Profile,
             exp_year=card["card_exp_year"],
         )
     if token is not None:
-        secret = CardSecret(number=secret.number, token_number=token.token_number)
+        secret = secret.with_network_token(token.token_number)
     sealed = crypto.seal(secret, merchant_id=merchant.id, record_id=payment_method_id)
     now = timezone.now()
     try:
@@ -78,13 +80,13 @@ def payment_method_create(*, actor: Actor, merchant: Merchant, profile: Profile,
                 payment_method_subtype=data.get("payment_method_subtype") or card.get("card_type"),
                 storage_type=data["storage_type"],
                 expires_at=None if persistent else now + timedelta(seconds=settings.VAULT_VOLATILE_TTL),
-                card_isin=cards.isin(secret.number),
-                last4_digits=cards.last4(secret.number),
+                card_isin=secret.isin,
+                last4_digits=secret.last4,
                 expiry_month=card["card_exp_month"],
                 expiry_year=card["card_exp_year"],
                 card_holder_name=card.get("card_holder_name"),
                 nick_name=card.get("nick_name"),
-                card_network=card.get("card_network") or cards.detect_network(secret.number),
+                card_network=card.get("card_network") or secret.network,
                 card_issuer=card.get("card_issuer"),
                 card_type=card.get("card_type"),
                 issuer_country=card.get("card_issuing_country"),
@@ -117,7 +119,9 @@ def payment_method_create(*, actor: Actor, merchant: Merchant, profile: Profile,
 def _revault(*, actor: Actor, payment_method: PaymentMethod, card: dict[str, Any]) -> PaymentMethod:
     """Answer a card vaulted again: a new expiry replaces the stored one; an inactive one is active again."""
     with transaction.atomic():
-        payment_method = PaymentMethod.objects.select_for_update().get(pk=payment_method.pk)
+        payment_method = (
+            PaymentMethod.objects.for_merchant(payment_method.merchant_id).select_for_update().get(pk=payment_method.pk)
+        )
         changed = []
         if (payment_method.expiry_month, payment_method.expiry_year) != (card["card_exp_month"], card["card_exp_year"]):
             payment_method.expiry_month, payment_method.expiry_year = card["card_exp_month"], card["card_exp_year"]
@@ -131,6 +135,7 @@ def _revault(*, actor: Actor, payment_method: PaymentMethod, card: dict[str, Any
     return payment_method
 
 
+@sensitive_variables("secret")
 def payment_method_reveal(
     *, actor: Actor, merchant: Merchant, payment_method_id: str, allowed: bool
 ) -> tuple[PaymentMethod, CardSecret]:
@@ -211,8 +216,9 @@ def payment_methods_delete_for_customer(*, actor: Actor, customer: Customer) -> 
     Returns those whose network token the caller must delete at the token service after committing.
     """
     payment_methods = (
-        PaymentMethod.objects.select_for_update()
-        .filter(merchant_id=customer.merchant_id, customer=customer)
+        PaymentMethod.objects.for_merchant(customer.merchant_id)
+        .select_for_update()
+        .filter(customer=customer)
         .exclude(status=PaymentMethod.Status.REDACTED)
     )
     pending = []
@@ -231,7 +237,7 @@ def payment_methods_purge_expired(*, actor: Actor, now=None) -> int:
     """
     now = now or timezone.now()
     with transaction.atomic():
-        expired = PaymentMethod.objects.filter(storage_type=PaymentMethod.StorageType.VOLATILE, expires_at__lte=now)
+        expired = PaymentMethod.unscoped.filter(storage_type=PaymentMethod.StorageType.VOLATILE, expires_at__lte=now)
         count = expired.count()
         if count:
             expired.delete()

@@ -60,7 +60,7 @@ class CustomerViewSet(VaultViewSet):
         body = CustomerCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         customer = services.customer_create(
-            actor=self.actor, merchant=self.principal.merchant, profile=self.principal.profile, data=body.validated_data
+            actor=self.actor, merchant=self.merchant, profile=self.principal.profile, data=body.validated_data
         )
         return Response(CustomerSerializer(customer).data)
 
@@ -68,7 +68,7 @@ class CustomerViewSet(VaultViewSet):
         query = CustomerListQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         customers = selectors.customer_list(
-            merchant=self.principal.merchant,
+            merchant=self.merchant,
             offset=query.validated_data["offset"],
             limit=min(query.validated_data["limit"], settings.VAULT_LIST_MAX_LIMIT),
             merchant_reference_id=query.validated_data.get("customer_id"),
@@ -76,21 +76,19 @@ class CustomerViewSet(VaultViewSet):
         return Response(CustomerSerializer(customers, many=True).data)
 
     def retrieve(self, request, customer_id: str):
-        customer = selectors.customer_get(merchant=self.principal.merchant, customer_id=customer_id)
+        customer = selectors.customer_get(merchant=self.merchant, customer_id=customer_id)
         return Response(CustomerSerializer(customer).data)
 
     def update(self, request, customer_id: str):
         body = CustomerUpdateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         customer = customer_services.customer_update(
-            actor=self.actor, merchant=self.principal.merchant, customer_id=customer_id, data=body.validated_data
+            actor=self.actor, merchant=self.merchant, customer_id=customer_id, data=body.validated_data
         )
         return Response(CustomerSerializer(customer).data)
 
     def destroy(self, request, customer_id: str):
-        customer = customer_services.customer_delete(
-            actor=self.actor, merchant=self.principal.merchant, customer_id=customer_id
-        )
+        customer = customer_services.customer_delete(actor=self.actor, merchant=self.merchant, customer_id=customer_id)
         return Response(
             CustomerDeleteSerializer(
                 {
@@ -112,7 +110,7 @@ class CustomerViewSet(VaultViewSet):
     def saved_payment_methods(self, request, customer_id: str):
         query = SavedListQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        customer = selectors.customer_get(merchant=self.principal.merchant, customer_id=customer_id)
+        customer = selectors.customer_get(merchant=self.merchant, customer_id=customer_id)
         payment_methods = payment_methods_of_customer(
             customer=customer,
             offset=query.validated_data["offset"],

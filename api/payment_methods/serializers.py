@@ -4,6 +4,7 @@ Card input fields are write-only by construction: no output serializer here has 
 and the number becomes a masked CardSecret the moment it is parsed.
 """
 
+from django.views.decorators.debug import sensitive_variables
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -37,6 +38,7 @@ class CardNumberField(TextField):
     def __init__(self, **kwargs):
         super().__init__(screen_card_numbers=False, **kwargs)
 
+    @sensitive_variables("data", "raw")
     def to_internal_value(self, data):
         raw = super().to_internal_value(data)
         try:
@@ -307,6 +309,7 @@ class PaymentMethodSerializer(serializers.Serializer):
         return None
 
     @extend_schema_field(RawPaymentMethodDataSerializer(allow_null=True))
+    @sensitive_variables("secret", "card", "token")
     def get_raw_payment_method_data(self, payment_method):
         secret = self.context.get("revealed")
         if secret is None:
@@ -397,6 +400,30 @@ class GetTokenResponseSerializer(serializers.Serializer):
     payment_method_id = serializers.CharField()
     token_type = serializers.CharField()
     token_details = TokenDetailsSerializer()
+
+
+@sensitive_variables("issued")
+def issued_token_view(issued) -> dict:
+    """Upstream's get-token answer: the network token number itself, for keys with the reveal scope."""
+    payment_method = issued.payment_method
+    return {
+        "payment_method_id": payment_method.id,
+        "token_type": "network_token",
+        "token_details": {
+            "network_token": issued.secret.token_number,
+            "network_token_exp_month": payment_method.network_token_exp_month,
+            "network_token_exp_year": payment_method.network_token_exp_year,
+            "cryptogram": issued.cryptogram.cryptogram,
+            "card_issuer": payment_method.card_issuer,
+            "card_network": payment_method.card_network,
+            "card_type": payment_method.card_type,
+            "card_issuing_country": payment_method.issuer_country,
+            "bank_code": None,
+            "card_holder_name": payment_method.card_holder_name,
+            "nick_name": payment_method.nick_name,
+            "eci": issued.cryptogram.eci,
+        },
+    }
 
 
 class NetworkTokenStatusSerializer(serializers.Serializer):

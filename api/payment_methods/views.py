@@ -16,6 +16,7 @@ from api.payment_methods.serializers import (
     PaymentMethodUpdateSerializer,
     RetrieveBodySerializer,
     RetrieveQuerySerializer,
+    issued_token_view,
 )
 from api.schema import IDEMPOTENCY_HEADER, PROFILE_HEADER, error_responses
 from api.viewsets import VaultViewSet
@@ -73,7 +74,7 @@ class PaymentMethodViewSet(VaultViewSet):
         body = PaymentMethodCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         payment_method = services.payment_method_create(
-            actor=self.actor, merchant=self.principal.merchant, profile=self.principal.profile, data=body.validated_data
+            actor=self.actor, merchant=self.merchant, profile=self.principal.profile, data=body.validated_data
         )
         return Response(PaymentMethodSerializer(payment_method).data)
 
@@ -82,7 +83,7 @@ class PaymentMethodViewSet(VaultViewSet):
         query.is_valid(raise_exception=True)
         body = RetrieveBodySerializer(data=request.data if request.method == "POST" else {})
         body.is_valid(raise_exception=True)
-        merchant = self.principal.merchant
+        merchant = self.merchant
         if query.validated_data["fetch_raw_detail"] == "true" or body.validated_data["fetch_raw_detail"]:
             payment_method, secret = services.payment_method_reveal(
                 actor=self.actor,
@@ -99,7 +100,7 @@ class PaymentMethodViewSet(VaultViewSet):
         body.is_valid(raise_exception=True)
         payment_method = services.payment_method_update(
             actor=self.actor,
-            merchant=self.principal.merchant,
+            merchant=self.merchant,
             payment_method_id=payment_method_id,
             data=body.validated_data,
         )
@@ -107,7 +108,7 @@ class PaymentMethodViewSet(VaultViewSet):
 
     def destroy(self, request, payment_method_id: str):
         payment_method = services.payment_method_delete(
-            actor=self.actor, merchant=self.principal.merchant, payment_method_id=payment_method_id
+            actor=self.actor, merchant=self.merchant, payment_method_id=payment_method_id
         )
         return Response({"id": payment_method.id})
 
@@ -116,9 +117,7 @@ class PaymentMethodViewSet(VaultViewSet):
         responses={200: NetworkTokenStatusSerializer, **error_responses(404)},
     )
     def network_token_status(self, request, payment_method_id: str):
-        return Response(
-            network.network_token_status(merchant=self.principal.merchant, payment_method_id=payment_method_id)
-        )
+        return Response(network.network_token_status(merchant=self.merchant, payment_method_id=payment_method_id))
 
     @extend_schema(
         summary="Get the network token with a fresh cryptogram (needs payment_methods:reveal)",
@@ -128,16 +127,15 @@ class PaymentMethodViewSet(VaultViewSet):
     def get_token(self, request, payment_method_id: str):
         body = GetTokenSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        return Response(
-            network.network_token_get(
-                actor=self.actor,
-                merchant=self.principal.merchant,
-                profile=self.principal.profile,
-                payment_method_id=payment_method_id,
-                token_type=body.validated_data["token_type"],
-                allowed=self.principal.has_scope(scopes.PAYMENT_METHODS_REVEAL),
-            )
+        issued = network.network_token_get(
+            actor=self.actor,
+            merchant=self.merchant,
+            profile=self.principal.profile,
+            payment_method_id=payment_method_id,
+            token_type=body.validated_data["token_type"],
+            allowed=self.principal.has_scope(scopes.PAYMENT_METHODS_REVEAL),
         )
+        return Response(issued_token_view(issued))
 
     @extend_schema(
         summary="Tell whether a card BIN is eligible for a network token",

@@ -10,6 +10,7 @@ from typing import Any, Protocol
 
 import requests
 from django.conf import settings
+from django.views.decorators.debug import sensitive_variables
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
@@ -45,6 +46,14 @@ class ProvisionedToken:
     state: TokenState
     token_number: str
 
+    @property
+    def isin(self) -> str:
+        return cards.isin(self.token_number)
+
+    @property
+    def last4(self) -> str:
+        return cards.last4(self.token_number)
+
     def __repr__(self) -> str:
         return f"ProvisionedToken(ref={self.state.token_ref!r}, number={cards.mask(self.token_number)!r})"
 
@@ -61,6 +70,7 @@ class Cryptogram:
 
 
 class TokenService(Protocol):
+    @sensitive_variables("card", "body", "data", "number")
     def provision(self, card: CardSecret, *, exp_month: str, exp_year: str, reference: str) -> ProvisionedToken: ...
 
     def status(self, token_ref: str) -> TokenState: ...

@@ -6,9 +6,11 @@ transaction, so a slow service holds no lock.
 """
 
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
+from django.views.decorators.debug import sensitive_variables
 
 from audit.actors import Actor
 from audit.models import AuditEvent
@@ -18,7 +20,7 @@ from merchants.models import Merchant, Profile
 from tokens import cards, crypto
 from tokens.crypto import CardSecret
 from tokens.models import PaymentMethod
-from tokens.network.client import ProvisionedToken, TokenNotFound, TokenServiceError, token_service
+from tokens.network.client import Cryptogram, ProvisionedToken, TokenNotFound, TokenServiceError, token_service
 from tokens.network.protocol import STATUSES, TOKEN_DELETED
 from tokens.selectors import payment_method_by_token_ref, payment_method_get, payment_method_lookup
 
@@ -41,6 +43,7 @@ def _audit(actor: Actor, action: str, payment_method_id: str, merchant_id: str, 
         )
 
 
+@sensitive_variables("card")
 def network_token_provision(
     *, actor: Actor, merchant: Merchant, payment_method_id: str, card: CardSecret, exp_month: str, exp_year: str
 ) -> ProvisionedToken | None:
@@ -49,7 +52,7 @@ def network_token_provision(
     reason = None
     if service is None:
         reason = "token service not configured"
-    elif cards.detect_network(card.number) not in SUPPORTED_NETWORKS:
+    elif card.network not in SUPPORTED_NETWORKS:
         reason = "card network not supported"
     else:
         try:
@@ -69,8 +72,8 @@ def network_token_fields(token: ProvisionedToken) -> dict[str, Any]:
         "network_token_status": token.state.status,
         "network_token_exp_month": token.state.token_exp_month,
         "network_token_exp_year": token.state.token_exp_year,
-        "network_token_isin": token.token_number[:6],
-        "network_token_last4": token.token_number[-4:],
+        "network_token_isin": token.isin,
+        "network_token_last4": token.last4,
         "network_token_par": token.state.par,
     }
 
@@ -119,14 +122,25 @@ def network_token_status(*, merchant: Merchant, payment_method_id: str) -> dict[
 def _record_state(payment_method: PaymentMethod, status: str, exp_month: str, exp_year: str) -> None:
     new = {"network_token_status": status, "network_token_exp_month": exp_month, "network_token_exp_year": exp_year}
     if any(getattr(payment_method, field) != value for field, value in new.items()):
-        PaymentMethod.objects.filter(pk=payment_method.pk).update(**new)
+        PaymentMethod.objects.for_merchant(payment_method.merchant_id).filter(pk=payment_method.pk).update(**new)
         for field, value in new.items():
             setattr(payment_method, field, value)
 
 
+@dataclass(frozen=True, slots=True)
+class IssuedNetworkToken:
+    """A network token handed to a caller: the payment method, its secret (the token number stays
+    inside it) and a fresh cryptogram. The API renders it; nothing here reads the number."""
+
+    payment_method: PaymentMethod
+    secret: CardSecret
+    cryptogram: Cryptogram
+
+
+@sensitive_variables("secret")
 def network_token_get(
     *, actor: Actor, merchant: Merchant, profile: Profile, payment_method_id: str, token_type: str, allowed: bool
-) -> dict[str, Any]:
+) -> "IssuedNetworkToken":
     """The token number, its expiry and a fresh cryptogram, for keys with the reveal scope; audited."""
     payment_method = payment_method_get(merchant=merchant, payment_method_id=payment_method_id)
     if not allowed:
@@ -146,24 +160,7 @@ def network_token_get(
         _audit(actor, "network_token.get", payment_method.id, merchant.id, outcome=AuditEvent.Outcome.FAILURE)
         raise errors.DependencyUnavailable("The token service is unavailable; try again later") from None
     _audit(actor, "network_token.get", payment_method.id, merchant.id)
-    return {
-        "payment_method_id": payment_method.id,
-        "token_type": "network_token",
-        "token_details": {
-            "network_token": secret.token_number,
-            "network_token_exp_month": payment_method.network_token_exp_month,
-            "network_token_exp_year": payment_method.network_token_exp_year,
-            "cryptogram": cryptogram.cryptogram,
-            "card_issuer": payment_method.card_issuer,
-            "card_network": payment_method.card_network,
-            "card_type": payment_method.card_type,
-            "card_issuing_country": payment_method.issuer_country,
-            "bank_code": None,
-            "card_holder_name": payment_method.card_holder_name,
-            "nick_name": payment_method.nick_name,
-            "eci": cryptogram.eci,
-        },
-    }
+    return IssuedNetworkToken(payment_method=payment_method, secret=secret, cryptogram=cryptogram)
 
 
 def network_token_eligible(*, profile: Profile, card_bin: str) -> bool:
@@ -186,7 +183,7 @@ def network_tokens_delete_at_provider(payment_methods: list[PaymentMethod]) -> i
         except TokenServiceError:
             logger.warning("network token deletion for %s will be retried", payment_method.id)
             continue
-        PaymentMethod.objects.filter(pk=payment_method.pk).update(
+        PaymentMethod.objects.for_merchant(payment_method.merchant_id).filter(pk=payment_method.pk).update(
             network_token_delete_pending=False, network_token_status=TOKEN_DELETED
         )
         _audit(SYSTEM_ACTOR, "network_token.delete", payment_method.id, payment_method.merchant_id)
@@ -196,7 +193,7 @@ def network_tokens_delete_at_provider(payment_methods: list[PaymentMethod]) -> i
 
 def network_tokens_retry_deletes() -> int:
     """The sweep: retry deleting tokens whose deletion the token service has not confirmed yet."""
-    return network_tokens_delete_at_provider(list(PaymentMethod.objects.filter(network_token_delete_pending=True)))
+    return network_tokens_delete_at_provider(list(PaymentMethod.unscoped.filter(network_token_delete_pending=True)))
 
 
 def network_token_apply_event(*, event: dict[str, Any]) -> PaymentMethod:

@@ -19,6 +19,6 @@ class Command(BaseCommand):
         self.stdout.write(f"purged {count} expired volatile payment method(s)")
         self.stdout.write(f"purged {idempotency_purge_expired()} expired idempotency record(s)")
         self.stdout.write(f"purged {purge_old_windows()} finished rate-limit window(s)")
-        pending = PaymentMethod.objects.filter(network_token_delete_pending=True).count()
+        pending = PaymentMethod.unscoped.filter(network_token_delete_pending=True).count()
         confirmed = network_tokens_retry_deletes()
         self.stdout.write(f"deleted {confirmed} of {pending} network token(s) awaiting deletion at the token service")

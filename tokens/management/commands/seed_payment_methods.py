@@ -21,7 +21,7 @@ from core.ids import new_global_id
 from customers.models import Customer
 from merchants.models import Merchant, Profile
 from merchants.services import merchant_create, profile_create
-from tokens import cards, crypto
+from tokens import crypto
 from tokens.crypto import CardSecret
 from tokens.models import PaymentMethod
 
@@ -66,7 +66,7 @@ class Command(BaseCommand):
         merchant, profile = self._merchant_and_profile(actor, options)
         customer = None
         if options["customer_id"]:
-            customer = Customer.objects.filter(
+            customer = Customer.unscoped.filter(
                 merchant=merchant, id=options["customer_id"], status=Customer.Status.ACTIVE
             ).first()
             if customer is None:
@@ -118,9 +118,9 @@ class Command(BaseCommand):
             ]
         rows = []
         for index in range(size):
-            number = numbers.next()
+            card = CardSecret(number=numbers.next())
             payment_method_id = new_global_id("pm")
-            sealed = crypto.seal(CardSecret(number=number), merchant_id=merchant.id, record_id=payment_method_id)
+            sealed = crypto.seal(card, merchant_id=merchant.id, record_id=payment_method_id)
             rows.append(
                 PaymentMethod(
                     id=payment_method_id,
@@ -131,23 +131,23 @@ class Command(BaseCommand):
                     payment_method_subtype="credit",
                     storage_type=PaymentMethod.StorageType.PERSISTENT,
                     expires_at=None,
-                    card_isin=cards.isin(number),
-                    last4_digits=cards.last4(number),
+                    card_isin=card.isin,
+                    last4_digits=card.last4,
                     expiry_month="12",
                     expiry_year="2035",
                     card_holder_name="Seeded Customer",
-                    card_network=cards.detect_network(number),
+                    card_network=card.network,
                     sealed_card=sealed.value,
                     kek_version=sealed.kek_version,
-                    card_fingerprint=crypto.fingerprint(number, merchant_id=merchant.id),
+                    card_fingerprint=crypto.fingerprint(card, merchant_id=merchant.id),
                     created=now,
                     last_used_at=now,
                 )
             )
         with transaction.atomic():
             if customers:
-                Customer.objects.bulk_create(customers)
-            PaymentMethod.objects.bulk_create(rows)
+                Customer.unscoped.bulk_create(customers)
+            PaymentMethod.unscoped.bulk_create(rows)
             audit_record(
                 actor=actor,
                 action="payment_method.seed",
