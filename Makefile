@@ -37,11 +37,12 @@ test: install env
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # ruff (style and banned APIs), import-linter (the floors, see README "Architecture"), mypy (typed modules).
-lint: install
+lint: install env
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
 	$(PY) scripts/lint_tenancy.py
+	$(VENV)/bin/mypy
 
 format: install
 	$(VENV)/bin/ruff format .

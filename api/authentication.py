@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.utils import timezone
 from rest_framework.authentication import BaseAuthentication
+from rest_framework.request import Request
 
 from core import errors
 from merchants import keys
@@ -51,7 +52,7 @@ def extract_api_key(meta: dict) -> str | None:
 
 
 class ApiKeyAuthentication(BaseAuthentication):
-    def authenticate(self, request):
+    def authenticate(self, request: Request) -> tuple[ApiPrincipal, ApiKey]:
         plaintext = extract_api_key(request.META)
         if plaintext is None:
             raise errors.Unauthenticated()
@@ -75,7 +76,7 @@ class ApiKeyAuthentication(BaseAuthentication):
             )
         return self._principal(api_key, profile)
 
-    def _cached(self, plaintext: str, profile_id: str | None):
+    def _cached(self, plaintext: str, profile_id: str | None) -> tuple[ApiPrincipal, ApiKey] | None:
         """A recently verified key and profile pair, still unexpired; None to verify afresh."""
         if settings.VAULT_API_KEY_CACHE_SECONDS <= 0 or not profile_id or not PROFILE_ID_RE.fullmatch(profile_id):
             return None
@@ -87,9 +88,9 @@ class ApiKeyAuthentication(BaseAuthentication):
             return None
         return self._principal(api_key, profile)
 
-    def _principal(self, api_key: ApiKey, profile: Profile):
+    def _principal(self, api_key: ApiKey, profile: Profile) -> tuple[ApiPrincipal, ApiKey]:
         api_key_touch(api_key=api_key, interval_seconds=settings.VAULT_KEY_LAST_USED_INTERVAL_SECONDS)
         return ApiPrincipal(merchant=api_key.merchant, profile=profile, api_key=api_key), api_key
 
-    def authenticate_header(self, request) -> str:
+    def authenticate_header(self, request: Request) -> str:
         return "api-key"

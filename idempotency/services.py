@@ -70,7 +70,7 @@ def idempotent_call(
             continue
         if existing.request_digest != digest:
             raise errors.UnprocessableRequest("Idempotency-Key was already used with another request")
-        if existing.response_status is not None:
+        if existing.response_status is not None and existing.response_body is not None:
             return replay(existing.response_status, json.loads(existing.response_body))
         if time.monotonic() >= deadline:
             raise errors.IdempotencyInFlight()

@@ -1,6 +1,6 @@
 """Vault, reveal, update and delete payment methods. Each act is audited in its own transaction."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -230,7 +230,7 @@ def payment_methods_delete_for_customer(*, actor: Actor, customer: Customer) -> 
     return pending
 
 
-def payment_methods_purge_expired(*, actor: Actor, now=None) -> int:
+def payment_methods_purge_expired(*, actor: Actor, now: datetime | None = None) -> int:
     """Remove expired volatile payment methods, their ciphertext and data keys with them.
 
     Volatile payment methods never get a network token, so none is left behind at the token service.

@@ -176,6 +176,8 @@ def network_tokens_delete_at_provider(payment_methods: list[PaymentMethod]) -> i
         return 0
     confirmed = 0
     for payment_method in payment_methods:
+        if not payment_method.network_token_ref:
+            continue
         try:
             service.delete(payment_method.network_token_ref)
         except TokenNotFound:
