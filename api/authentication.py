@@ -8,14 +8,13 @@ that is not the merchant's → 401. Unknown, revoked and expired keys answer the
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.utils import timezone
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 
 from core import errors
 from merchants import keys
 from merchants.credential_cache import credential_cache
-from merchants.models import PROFILE_ID_RE, ApiKey, Merchant, Profile
+from merchants.models import PROFILE_ID_RE, ApiKey, ApiKeyState, Merchant, Profile
 from merchants.selectors import api_key_verify, profile_get_for_merchant
 from merchants.services import api_key_touch
 
@@ -84,7 +83,7 @@ class ApiKeyAuthentication(BaseAuthentication):
         if hit is None:
             return None
         api_key, profile = hit
-        if api_key.expires_at is not None and api_key.expires_at <= timezone.now():
+        if api_key.state != ApiKeyState.LIVE:
             return None
         return self._principal(api_key, profile)
 

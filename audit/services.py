@@ -4,6 +4,7 @@ from typing import Any
 
 from django.db import DatabaseError, transaction
 
+from audit.actions import AuditAction
 from audit.actors import Actor
 from audit.models import AuditEvent
 from core.errors import DependencyUnavailable
@@ -12,7 +13,7 @@ from core.errors import DependencyUnavailable
 def audit_record(
     *,
     actor: Actor,
-    action: str,
+    action: AuditAction,
     object_type: str = "",
     object_id: str = "",
     merchant_id: str = "",

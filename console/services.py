@@ -1,4 +1,4 @@
-"""Console acts that the apps' own services do not cover. Each is audited in its transaction."""
+"""Console acts on console users and their authenticators. Each is audited in its transaction."""
 
 from dataclasses import dataclass
 
@@ -7,49 +7,12 @@ from django.contrib.auth.models import AbstractBaseUser, Group
 from django.db import transaction
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from audit.actions import AuditAction
 from audit.actors import Actor
 from audit.services import audit_record
 from console import roles
-from merchants.models import Merchant, Profile
 
 TOTP_DEVICE_NAME = "Card Vault console"
-
-
-@transaction.atomic
-def merchant_rename(*, actor: Actor, merchant: Merchant, name: str) -> Merchant:
-    if merchant.name != name:
-        merchant.name = name
-        merchant.save(update_fields=["name"])
-        audit_record(
-            actor=actor,
-            action="merchant.update",
-            object_type="merchant",
-            object_id=merchant.id,
-            merchant_id=merchant.id,
-        )
-    return merchant
-
-
-@transaction.atomic
-def profile_update(*, actor: Actor, profile: Profile, name: str, network_tokenization_enabled: bool) -> Profile:
-    changed = {}
-    if profile.name != name:
-        profile.name = name
-        changed["name"] = True
-    if profile.network_tokenization_enabled != network_tokenization_enabled:
-        profile.network_tokenization_enabled = network_tokenization_enabled
-        changed["network_tokenization_enabled"] = network_tokenization_enabled
-    if changed:
-        profile.save(update_fields=[field for field in ("name", "network_tokenization_enabled") if field in changed])
-        audit_record(
-            actor=actor,
-            action="profile.update",
-            object_type="profile",
-            object_id=profile.id,
-            merchant_id=profile.merchant_id,
-            details={"network_tokenization_enabled": profile.network_tokenization_enabled},
-        )
-    return profile
 
 
 @dataclass(frozen=True)
@@ -70,7 +33,11 @@ def admin_user_create(*, actor: Actor, username: str, email: str, password: str,
     user.groups.add(Group.objects.get(name=role))
     device = TOTPDevice.objects.create(user=user, name=TOTP_DEVICE_NAME, confirmed=False)
     audit_record(
-        actor=actor, action="admin_user.create", object_type="user", object_id=str(user.pk), details={"role": role}
+        actor=actor,
+        action=AuditAction.ADMIN_USER_CREATE,
+        object_type="user",
+        object_id=str(user.pk),
+        details={"role": role},
     )
     return CreatedAdmin(user=user, device=device)
 
@@ -85,5 +52,5 @@ def totp_device_for_enrolment(*, user: AbstractBaseUser) -> TOTPDevice:
 def totp_device_confirm(*, actor: Actor, device: TOTPDevice) -> TOTPDevice:
     device.confirmed = True
     device.save(update_fields=["confirmed"])
-    audit_record(actor=actor, action="admin.totp.enrol", object_type="user", object_id=str(device.user_id))
+    audit_record(actor=actor, action=AuditAction.ADMIN_TOTP_ENROL, object_type="user", object_id=str(device.user_id))
     return device

@@ -8,6 +8,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 
+from audit.actions import AuditAction
 from audit.actors import Actor
 from audit.services import audit_record
 from core import errors
@@ -31,7 +32,7 @@ def customer_create(*, actor: Actor, merchant: Merchant, profile: Profile, data:
     try:
         with transaction.atomic():
             customer = Customer.objects.create(id=new_global_id("cus"), merchant=merchant, profile=profile, **data)
-            audit_record(actor=actor, action="customer.create", object_type="customer", object_id=customer.id)
+            audit_record(actor=actor, action=AuditAction.CUSTOMER_CREATE, object_type="customer", object_id=customer.id)
     except IntegrityError:
         # The reference id names a live customer already (perhaps created a moment ago by a concurrent
         # request): the unique constraint is the one check.
@@ -47,7 +48,7 @@ def customer_update(*, actor: Actor, customer: Customer, data: dict[str, Any]) -
     customer.save()
     audit_record(
         actor=actor,
-        action="customer.update",
+        action=AuditAction.CUSTOMER_UPDATE,
         object_type="customer",
         object_id=customer.id,
         details={"fields": sorted(data)},
@@ -71,5 +72,5 @@ def customer_redact(*, actor: Actor, customer: Customer) -> Customer:
         setattr(customer, field, None)
     customer.status = Customer.Status.REDACTED
     customer.save()
-    audit_record(actor=actor, action="customer.delete", object_type="customer", object_id=customer.id)
+    audit_record(actor=actor, action=AuditAction.CUSTOMER_DELETE, object_type="customer", object_id=customer.id)
     return customer

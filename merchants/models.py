@@ -1,8 +1,11 @@
 """Tenancy: a merchant owns profiles and API keys; every vault record belongs to a merchant."""
 
 import re
+from datetime import datetime
 
 from django.db import models
+from django.db.models import Q
+from django.utils import timezone
 
 from merchants.keys import KEY_PREFIX
 
@@ -37,6 +40,36 @@ class Profile(models.Model):
         return f"{self.name} ({self.id})"
 
 
+class ApiKeyState(models.TextChoices):
+    LIVE = "live"
+    REVOKED = "revoked"
+    EXPIRED = "expired"
+
+
+def api_key_state_condition(state: str, *, through: str = "", now: datetime | None = None) -> Q:
+    """The condition for keys in *state*, on ApiKey itself or *through* a relation (`api_keys__`).
+
+    The one definition of "live": not revoked, and not past its expiry. ApiKey.state says the same
+    of one key in Python.
+    """
+    now = now or timezone.now()
+    # Positive lookups only: a negated lookup through a relation would become a subquery.
+    if state == ApiKeyState.REVOKED:
+        return Q(**{f"{through}revoked_at__isnull": False})
+    not_revoked = Q(**{f"{through}revoked_at__isnull": True})
+    if state == ApiKeyState.EXPIRED:
+        return not_revoked & Q(**{f"{through}expires_at__lte": now})
+    return not_revoked & (Q(**{f"{through}expires_at__isnull": True}) | Q(**{f"{through}expires_at__gt": now}))
+
+
+class ApiKeyQuerySet(models.QuerySet):
+    def live(self) -> "ApiKeyQuerySet":
+        return self.filter(api_key_state_condition(ApiKeyState.LIVE))
+
+    def in_state(self, state: str) -> "ApiKeyQuerySet":
+        return self.filter(api_key_state_condition(state))
+
+
 class ApiKey(models.Model):
     """An API key: a public key id plus a secret kept only as a keyed hash (HMAC under a pepper)."""
 
@@ -51,12 +84,22 @@ class ApiKey(models.Model):
     revoked_at = models.DateTimeField(null=True, blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
 
+    objects = ApiKeyQuerySet.as_manager()
+
     class Meta:
         ordering = ["created_at"]
         verbose_name = "API key"
 
     def __str__(self) -> str:
         return f"{self.key_id} ({self.merchant_id})"
+
+    @property
+    def state(self) -> ApiKeyState:
+        if self.revoked_at is not None:
+            return ApiKeyState.REVOKED
+        if self.expires_at is not None and self.expires_at <= timezone.now():
+            return ApiKeyState.EXPIRED
+        return ApiKeyState.LIVE
 
     @property
     def prefix(self) -> str:

@@ -1,9 +1,7 @@
 """Read merchants, profiles and keys."""
 
-from django.utils import timezone
-
 from merchants import keys
-from merchants.models import ApiKey, Merchant, Profile
+from merchants.models import ApiKey, ApiKeyState, Merchant, Profile
 
 # Verifying an unknown key id costs the same HMAC as a known one.
 _UNKNOWN_KEY_HASH = f"{keys.HASH_ALGORITHM}${'0' * 64}"
@@ -17,11 +15,7 @@ def api_key_verify(*, plaintext: str) -> ApiKey | None:
     api_key = ApiKey.objects.select_related("merchant").filter(key_id=key_id).first()
     if not keys.key_matches(plaintext, api_key.secret_hash if api_key else _UNKNOWN_KEY_HASH) or api_key is None:
         return None
-    if api_key.revoked_at is not None:
-        return None
-    if api_key.expires_at is not None and api_key.expires_at <= timezone.now():
-        return None
-    return api_key
+    return api_key if api_key.state == ApiKeyState.LIVE else None
 
 
 def profile_get_for_merchant(*, merchant: Merchant, profile_id: str) -> Profile | None:

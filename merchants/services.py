@@ -8,6 +8,7 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
+from audit.actions import AuditAction
 from audit.actors import Actor
 from audit.services import audit_record
 from merchants import keys
@@ -37,7 +38,11 @@ class IssuedKey:
 def merchant_create(*, actor: Actor, name: str) -> Merchant:
     merchant = Merchant.objects.create(id=f"mer_{_random_suffix(20)}", name=name)
     audit_record(
-        actor=actor, action="merchant.create", object_type="merchant", object_id=merchant.id, merchant_id=merchant.id
+        actor=actor,
+        action=AuditAction.MERCHANT_CREATE,
+        object_type="merchant",
+        object_id=merchant.id,
+        merchant_id=merchant.id,
     )
     return merchant
 
@@ -54,7 +59,7 @@ def profile_create(
     )
     audit_record(
         actor=actor,
-        action="profile.create",
+        action=AuditAction.PROFILE_CREATE,
         object_type="profile",
         object_id=profile.id,
         merchant_id=merchant.id,
@@ -89,7 +94,7 @@ def api_key_issue(
     )
     audit_record(
         actor=actor,
-        action="api_key.issue",
+        action=AuditAction.API_KEY_ISSUE,
         object_type="api_key",
         object_id=key_id,
         merchant_id=merchant.id,
@@ -135,7 +140,7 @@ def api_key_revoke(*, actor: Actor, api_key: ApiKey) -> ApiKey:
         credential_cache.clear()
         audit_record(
             actor=actor,
-            action="api_key.revoke",
+            action=AuditAction.API_KEY_REVOKE,
             object_type="api_key",
             object_id=api_key.key_id,
             merchant_id=api_key.merchant_id,
@@ -150,3 +155,40 @@ def api_key_touch(*, api_key: ApiKey, interval_seconds: int) -> None:
         return
     ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
     api_key.last_used_at = now
+
+
+@transaction.atomic
+def merchant_rename(*, actor: Actor, merchant: Merchant, name: str) -> Merchant:
+    if merchant.name != name:
+        merchant.name = name
+        merchant.save(update_fields=["name"])
+        audit_record(
+            actor=actor,
+            action=AuditAction.MERCHANT_UPDATE,
+            object_type="merchant",
+            object_id=merchant.id,
+            merchant_id=merchant.id,
+        )
+    return merchant
+
+
+@transaction.atomic
+def profile_update(*, actor: Actor, profile: Profile, name: str, network_tokenization_enabled: bool) -> Profile:
+    changed = {}
+    if profile.name != name:
+        profile.name = name
+        changed["name"] = True
+    if profile.network_tokenization_enabled != network_tokenization_enabled:
+        profile.network_tokenization_enabled = network_tokenization_enabled
+        changed["network_tokenization_enabled"] = network_tokenization_enabled
+    if changed:
+        profile.save(update_fields=[field for field in ("name", "network_tokenization_enabled") if field in changed])
+        audit_record(
+            actor=actor,
+            action=AuditAction.PROFILE_UPDATE,
+            object_type="profile",
+            object_id=profile.id,
+            merchant_id=profile.merchant_id,
+            details={"network_tokenization_enabled": profile.network_tokenization_enabled},
+        )
+    return profile

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Q
 
+from audit.actions import AuditAction
 from audit.actors import Actor
 from audit.services import audit_record
 from tokens import crypto
@@ -105,7 +106,7 @@ def _rewrap_once(*, actor: Actor, batch_size: int, progress: RotationProgress) -
             )
         audit_record(
             actor=actor,
-            action="keys.rewrap",
+            action=AuditAction.KEYS_REWRAP,
             object_type="kek",
             object_id=settings.VAULT_ACTIVE_KEK,
             details={"count": len(batch), "fingerprint_key": crypto.current_fingerprint_version()},

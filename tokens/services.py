@@ -8,6 +8,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
+from audit.actions import AuditAction
 from audit.actors import Actor
 from audit.models import AuditEvent
 from audit.services import audit_record
@@ -29,7 +30,7 @@ from tokens.network.services import (
 from tokens.selectors import payment_method_duplicate, payment_method_get, payment_method_lookup
 
 
-def _audit(actor: Actor, action: str, payment_method: PaymentMethod, **kwargs: Any) -> None:
+def _audit(actor: Actor, action: AuditAction, payment_method: PaymentMethod, **kwargs: Any) -> None:
     audit_record(
         actor=actor,
         action=action,
@@ -101,7 +102,7 @@ def payment_method_create(*, actor: Actor, merchant: Merchant, profile: Profile,
             )
             _audit(
                 actor,
-                "payment_method.create",
+                AuditAction.PAYMENT_METHOD_CREATE,
                 payment_method,
                 details={"storage_type": data["storage_type"], "network_token": token is not None},
             )
@@ -131,7 +132,9 @@ def _revault(*, actor: Actor, payment_method: PaymentMethod, card: dict[str, Any
             changed.append("status")
         if changed:
             payment_method.save(update_fields=[*changed, "updated_at"])
-        _audit(actor, "payment_method.create", payment_method, details={"duplicate": True, "changed": changed})
+        _audit(
+            actor, AuditAction.PAYMENT_METHOD_CREATE, payment_method, details={"duplicate": True, "changed": changed}
+        )
     return payment_method
 
 
@@ -143,16 +146,16 @@ def payment_method_reveal(
     payment_method = payment_method_get(merchant=merchant, payment_method_id=payment_method_id)
     if not allowed:
         with transaction.atomic():
-            _audit(actor, "payment_method.reveal", payment_method, outcome=AuditEvent.Outcome.DENIED)
+            _audit(actor, AuditAction.PAYMENT_METHOD_REVEAL, payment_method, outcome=AuditEvent.Outcome.DENIED)
         raise errors.ScopeMissing("Access forbidden: revealing card data needs the payment_methods:reveal scope")
     try:
         secret = crypto.open_sealed(payment_method.sealed_card, merchant_id=merchant.id, record_id=payment_method.id)
     except crypto.DecryptionFailed:
         with transaction.atomic():
-            _audit(actor, "payment_method.reveal", payment_method, outcome=AuditEvent.Outcome.FAILURE)
+            _audit(actor, AuditAction.PAYMENT_METHOD_REVEAL, payment_method, outcome=AuditEvent.Outcome.FAILURE)
         raise errors.InternalError() from None
     with transaction.atomic():
-        _audit(actor, "payment_method.reveal", payment_method)
+        _audit(actor, AuditAction.PAYMENT_METHOD_REVEAL, payment_method)
     return payment_method, secret
 
 
@@ -177,7 +180,7 @@ def payment_method_update(
         for field, value in changes.items():
             setattr(payment_method, field, value)
         payment_method.save(update_fields=[*changes, "updated_at"])
-        _audit(actor, "payment_method.update", payment_method, details={"fields": sorted(changes)})
+        _audit(actor, AuditAction.PAYMENT_METHOD_UPDATE, payment_method, details={"fields": sorted(changes)})
     return payment_method
 
 
@@ -204,7 +207,7 @@ def payment_method_delete(*, actor: Actor, merchant: Merchant, payment_method_id
         if payment_method.status == PaymentMethod.Status.REDACTED:
             raise errors.AlreadyRedacted("Payment method has already been redacted")
         _redact(payment_method)
-        _audit(actor, "payment_method.delete", payment_method)
+        _audit(actor, AuditAction.PAYMENT_METHOD_DELETE, payment_method)
     if payment_method.network_token_delete_pending:
         network_tokens_delete_at_provider([payment_method])
     return payment_method
@@ -224,7 +227,7 @@ def payment_methods_delete_for_customer(*, actor: Actor, customer: Customer) -> 
     pending = []
     for payment_method in payment_methods:
         _redact(payment_method)
-        _audit(actor, "payment_method.delete", payment_method, details={"reason": "customer deleted"})
+        _audit(actor, AuditAction.PAYMENT_METHOD_DELETE, payment_method, details={"reason": "customer deleted"})
         if payment_method.network_token_delete_pending:
             pending.append(payment_method)
     return pending
@@ -241,5 +244,5 @@ def payment_methods_purge_expired(*, actor: Actor, now: datetime | None = None) 
         count = expired.count()
         if count:
             expired.delete()
-            audit_record(actor=actor, action="payment_method.purge_expired", details={"count": count})
+            audit_record(actor=actor, action=AuditAction.PAYMENT_METHOD_PURGE_EXPIRED, details={"count": count})
     return count

@@ -9,6 +9,7 @@ from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
 from api import health
 from api.customers import urls as customer_urls
 from api.payment_methods import urls as payment_method_urls
+from api.routes import prefixed_patterns, short_patterns
 from console.site import vault_admin
 from core import errors
 from core.responses import error_response
@@ -26,6 +27,7 @@ def read_only(view):
     return wrapped
 
 
+_API_ROUTES = (*customer_urls.ROUTES, *payment_method_urls.ROUTES)
 _public = {"authentication_classes": [], "permission_classes": []}
 urlpatterns = [
     path(settings.VAULT_ADMIN_PATH, vault_admin.urls),
@@ -33,11 +35,10 @@ urlpatterns = [
     path("health", health.live, name="health"),
     path("health/ready", health.ready, name="health-ready"),
     path("docs", read_only(SpectacularSwaggerView.as_view(url_name="openapi", **_public)), name="docs"),
-    *customer_urls.short_routes(),
-    *payment_method_urls.short_routes(),
+    *short_patterns(_API_ROUTES),
 ]
 for _prefix in settings.VAULT_API_PREFIXES:
-    urlpatterns += customer_urls.prefixed_routes(_prefix) + payment_method_urls.prefixed_routes(_prefix)
+    urlpatterns += prefixed_patterns(_API_ROUTES, _prefix)
 
 handler400 = "core.error_views.bad_request"
 handler403 = "core.error_views.permission_denied"

@@ -167,19 +167,32 @@ class SavedListQuerySerializer(StrictSerializer):
 
 # --- Output --------------------------------------------------------------------------------------
 
+# The card's descriptive fields, shown in clear on every card and token view (none is card data).
+CARD_DISPLAY_FIELDS = ("card_holder_name", "nick_name", "card_network", "card_issuer", "card_type")
 
-class CardDetailFromLockerSerializer(serializers.Serializer):
+
+def card_display(payment_method) -> dict:
+    """The card's descriptive fields of *payment_method*, for views built as dicts."""
+    return {name: getattr(payment_method, name) for name in CARD_DISPLAY_FIELDS}
+
+
+# Every card and token view inherits these (a comment, not a docstring: the OpenAPI document
+# would show a docstring as each subclass's description).
+class CardDisplayFieldsSerializer(serializers.Serializer):
+    card_holder_name = serializers.CharField(allow_null=True)
+    nick_name = serializers.CharField(allow_null=True)
+    card_network = serializers.CharField(allow_null=True)
+    card_issuer = serializers.CharField(allow_null=True)
+    card_type = serializers.CharField(allow_null=True)
+
+
+class CardDetailFromLockerSerializer(CardDisplayFieldsSerializer):
     issuer_country = serializers.CharField(allow_null=True)
     last4_digits = serializers.CharField()
     expiry_month = serializers.CharField()
     expiry_year = serializers.CharField()
-    card_holder_name = serializers.CharField(allow_null=True)
     card_fingerprint = serializers.CharField(allow_null=True)
-    nick_name = serializers.CharField(allow_null=True)
-    card_network = serializers.CharField(allow_null=True)
     card_isin = serializers.CharField(allow_null=True)
-    card_issuer = serializers.CharField(allow_null=True)
-    card_type = serializers.CharField(allow_null=True)
     saved_to_locker = serializers.SerializerMethodField()
 
     def get_saved_to_locker(self, payment_method) -> bool:
@@ -190,18 +203,13 @@ class MaskedCardDataSerializer(serializers.Serializer):
     card = CardDetailFromLockerSerializer(source="*")
 
 
-class RawCardSerializer(serializers.Serializer):
+class RawCardSerializer(CardDisplayFieldsSerializer):
     """The full card, for keys with the reveal scope only."""
 
     card_number = serializers.CharField()
     card_exp_month = serializers.CharField()
     card_exp_year = serializers.CharField()
-    card_holder_name = serializers.CharField(allow_null=True)
-    nick_name = serializers.CharField(allow_null=True)
     card_issuing_country = serializers.CharField(allow_null=True)
-    card_network = serializers.CharField(allow_null=True)
-    card_issuer = serializers.CharField(allow_null=True)
-    card_type = serializers.CharField(allow_null=True)
     card_cvc = serializers.CharField(allow_null=True)
 
 
@@ -217,17 +225,12 @@ class RawPaymentMethodDataSerializer(serializers.Serializer):
     card_with_n_t = RawCardWithNetworkTokenSerializer(required=False)
 
 
-class NetworkTokenDetailsSerializer(serializers.Serializer):
+class NetworkTokenDetailsSerializer(CardDisplayFieldsSerializer):
     last4_digits = serializers.CharField()
     issuer_country = serializers.CharField(allow_null=True)
     network_token_expiry_month = serializers.CharField()
     network_token_expiry_year = serializers.CharField()
-    nick_name = serializers.CharField(allow_null=True)
-    card_holder_name = serializers.CharField(allow_null=True)
     card_isin = serializers.CharField(allow_null=True)
-    card_issuer = serializers.CharField(allow_null=True)
-    card_network = serializers.CharField(allow_null=True)
-    card_type = serializers.CharField(allow_null=True)
     saved_to_locker = serializers.BooleanField()
     par = serializers.CharField(allow_null=True)
 
@@ -246,12 +249,8 @@ def network_token_view(payment_method) -> dict | None:
             "issuer_country": payment_method.issuer_country,
             "network_token_expiry_month": payment_method.network_token_exp_month,
             "network_token_expiry_year": payment_method.network_token_exp_year,
-            "nick_name": payment_method.nick_name,
-            "card_holder_name": payment_method.card_holder_name,
             "card_isin": payment_method.network_token_isin,
-            "card_issuer": payment_method.card_issuer,
-            "card_network": payment_method.card_network,
-            "card_type": payment_method.card_type,
+            **card_display(payment_method),
             "saved_to_locker": True,
             "par": payment_method.network_token_par,
         }
@@ -263,12 +262,8 @@ def _raw_card(payment_method, number: str, exp_month: str | None, exp_year: str 
         "card_number": number,
         "card_exp_month": exp_month,
         "card_exp_year": exp_year,
-        "card_holder_name": payment_method.card_holder_name,
-        "nick_name": payment_method.nick_name,
         "card_issuing_country": payment_method.issuer_country,
-        "card_network": payment_method.card_network,
-        "card_issuer": payment_method.card_issuer,
-        "card_type": payment_method.card_type,
+        **card_display(payment_method),
         "card_cvc": None,
     }
 
@@ -381,18 +376,13 @@ class EligibilitySerializer(serializers.Serializer):
     eligible_for_network_tokenization = serializers.BooleanField()
 
 
-class TokenDetailsSerializer(serializers.Serializer):
+class TokenDetailsSerializer(CardDisplayFieldsSerializer):
     network_token = serializers.CharField()
     network_token_exp_month = serializers.CharField()
     network_token_exp_year = serializers.CharField()
     cryptogram = serializers.CharField()
-    card_issuer = serializers.CharField(allow_null=True)
-    card_network = serializers.CharField(allow_null=True)
-    card_type = serializers.CharField(allow_null=True)
     card_issuing_country = serializers.CharField(allow_null=True)
     bank_code = serializers.CharField(allow_null=True)
-    card_holder_name = serializers.CharField(allow_null=True)
-    nick_name = serializers.CharField(allow_null=True)
     eci = serializers.CharField(allow_null=True)
 
 
@@ -414,13 +404,9 @@ def issued_token_view(issued) -> dict:
             "network_token_exp_month": payment_method.network_token_exp_month,
             "network_token_exp_year": payment_method.network_token_exp_year,
             "cryptogram": issued.cryptogram.cryptogram,
-            "card_issuer": payment_method.card_issuer,
-            "card_network": payment_method.card_network,
-            "card_type": payment_method.card_type,
             "card_issuing_country": payment_method.issuer_country,
             "bank_code": None,
-            "card_holder_name": payment_method.card_holder_name,
-            "nick_name": payment_method.nick_name,
+            **card_display(payment_method),
             "eci": issued.cryptogram.eci,
         },
     }

@@ -1,52 +1,52 @@
-"""Payment-method routes under both spellings: the product's short routes and upstream's `/{prefix}/…`."""
-
-from django.urls import path
+"""Payment-method routes, each under both spellings (see api/routes.py), and the token-service webhook."""
 
 from api.payment_methods.views import PaymentMethodViewSet
 from api.payment_methods.webhooks import TokenServiceWebhookView
+from api.routes import Route
 
-_create = PaymentMethodViewSet.as_view({"post": "create"})
-_update = PaymentMethodViewSet.as_view({"put": "update", "patch": "update"})
-_status = PaymentMethodViewSet.as_view({"get": "network_token_status"})
-# Upstream reads get-token's JSON body from a GET; the product documents POST. Both are accepted.
-_get_token = PaymentMethodViewSet.as_view({"get": "get_token", "post": "get_token"})
-_eligibility = PaymentMethodViewSet.as_view({"get": "network_token_eligibility"})
+_ITEM = "payment_methods/<str:payment_method_id>"
+_UPSTREAM_ITEM = "payment-methods/<str:payment_method_id>"
 
-
-def short_routes() -> list:
-    item = PaymentMethodViewSet.as_view({"get": "retrieve", "post": "retrieve", "delete": "destroy"})
-    return [
-        path("payment_methods", _create, name="payment-methods"),
-        # Before the item route, which would take the word for an id.
-        path("payment_methods/network_token_eligibility", _eligibility, name="network-token-eligibility"),
-        path("payment_methods/<str:payment_method_id>", item, name="payment-method"),
-        path(
-            "payment_methods/<str:payment_method_id>/update_saved_payment_method", _update, name="payment-method-update"
-        ),
-        path(
-            "payment_methods/<str:payment_method_id>/check_network_token_status", _status, name="network-token-status"
-        ),
-        path("payment_methods/<str:payment_method_id>/get_token", _get_token, name="network-token-get"),
-        path("webhooks/token_service", TokenServiceWebhookView.as_view(), name="token-service-webhook"),
-    ]
-
-
-def prefixed_routes(prefix: str) -> list:
-    item = PaymentMethodViewSet.as_view({"get": "retrieve", "delete": "destroy"})
-    base = f"{prefix}/payment-methods"
-    return [
-        path(base, _create, name=f"{prefix}-payment-methods"),
-        path(f"{base}/get-network-token-eligibility", _eligibility, name=f"{prefix}-network-token-eligibility"),
-        path(f"{base}/<str:payment_method_id>", item, name=f"{prefix}-payment-method"),
-        path(
-            f"{base}/<str:payment_method_id>/update-saved-payment-method",
-            _update,
-            name=f"{prefix}-payment-method-update",
-        ),
-        path(
-            f"{base}/<str:payment_method_id>/check-network-token-status",
-            _status,
-            name=f"{prefix}-network-token-status",
-        ),
-        path(f"{base}/<str:payment_method_id>/get-token", _get_token, name=f"{prefix}-network-token-get"),
-    ]
+# In matching order: the eligibility path must come before the item path would take it for an id.
+ROUTES = (
+    Route(
+        "payment-methods",
+        PaymentMethodViewSet.as_view({"post": "create"}),
+        short="payment_methods",
+        upstream="payment-methods",
+    ),
+    Route(
+        "network-token-eligibility",
+        PaymentMethodViewSet.as_view({"get": "network_token_eligibility"}),
+        short="payment_methods/network_token_eligibility",
+        upstream="payment-methods/get-network-token-eligibility",
+    ),
+    Route(
+        "payment-method",
+        PaymentMethodViewSet.as_view({"get": "retrieve", "delete": "destroy"}),
+        short=_ITEM,
+        upstream=_UPSTREAM_ITEM,
+        # The product also answers a retrieve by POST, with its options in a JSON body.
+        short_view=PaymentMethodViewSet.as_view({"get": "retrieve", "post": "retrieve", "delete": "destroy"}),
+    ),
+    Route(
+        "payment-method-update",
+        PaymentMethodViewSet.as_view({"put": "update", "patch": "update"}),
+        short=f"{_ITEM}/update_saved_payment_method",
+        upstream=f"{_UPSTREAM_ITEM}/update-saved-payment-method",
+    ),
+    Route(
+        "network-token-status",
+        PaymentMethodViewSet.as_view({"get": "network_token_status"}),
+        short=f"{_ITEM}/check_network_token_status",
+        upstream=f"{_UPSTREAM_ITEM}/check-network-token-status",
+    ),
+    Route(
+        "network-token-get",
+        # Upstream reads get-token's JSON body from a GET; the product documents POST. Both are accepted.
+        PaymentMethodViewSet.as_view({"get": "get_token", "post": "get_token"}),
+        short=f"{_ITEM}/get_token",
+        upstream=f"{_UPSTREAM_ITEM}/get-token",
+    ),
+    Route("token-service-webhook", TokenServiceWebhookView.as_view(), short="webhooks/token_service"),
+)

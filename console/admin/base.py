@@ -1,10 +1,16 @@
 """Shared pieces of the console's ModelAdmins: the acting admin, and the guard on secret columns."""
 
 from django.contrib import admin
+from django.contrib.admin.utils import unquote
+from django.db import transaction
 from django.db.models.constants import LOOKUP_SEP
 from django.http import HttpRequest
+from django.template.response import TemplateResponse
 
+from audit.actions import AuditAction
 from audit.actors import Actor
+from audit.services import audit_record
+from core.errors import DependencyUnavailable
 
 # Columns no console page shows, searches, filters or orders by. Their names are refused in any
 # query-string lookup, so a filter cannot be turned into an oracle (`?card_fingerprint__startswith=`).
@@ -64,3 +70,32 @@ class ReadOnlyModelAdmin(VaultModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class AuditedReadOnlyModelAdmin(ReadOnlyModelAdmin):
+    """A read-only page of merchant data whose detail view is audited before it is shown.
+
+    If the audit event cannot be written, the page is not shown (503): no audit, no card data.
+    """
+
+    audit_action: AuditAction
+    audit_object_type: str
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        obj = self.get_object(request, unquote(object_id))
+        if obj is None or not self.has_view_permission(request, obj):
+            return super().change_view(request, object_id, form_url, extra_context)
+        try:
+            with transaction.atomic():
+                audit_record(
+                    actor=admin_actor(request, merchant_id=obj.merchant_id),
+                    action=self.audit_action,
+                    object_type=self.audit_object_type,
+                    object_id=obj.pk,
+                    merchant_id=obj.merchant_id,
+                )
+        except DependencyUnavailable:
+            return TemplateResponse(
+                request, "console/unavailable.html", {**self.admin_site.each_context(request)}, status=503
+            )
+        return super().change_view(request, object_id, form_url, extra_context)

@@ -4,22 +4,20 @@ Addresses, metadata and identity documents are not shown at all. Opening a custo
 """
 
 from django.contrib import admin
-from django.contrib.admin.utils import unquote
-from django.db import transaction
-from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 
-from audit.services import audit_record
-from console.admin.base import ReadOnlyModelAdmin, admin_actor
+from audit.actions import AuditAction
+from console.admin.base import AuditedReadOnlyModelAdmin
 from console.masking import mask_email, mask_phone
 from console.site import vault_admin
-from core.errors import DependencyUnavailable
 from customers.models import Customer
 
 
 @admin.register(Customer, site=vault_admin)
-class CustomerAdmin(ReadOnlyModelAdmin):
+class CustomerAdmin(AuditedReadOnlyModelAdmin):
+    audit_action = AuditAction.ADMIN_CUSTOMER_VIEW
+    audit_object_type = "customer"
     list_display = ("id", "merchant", "merchant_reference_id", "name", "masked_email", "masked_phone", "status")
     list_display += ("created_at",)
     list_filter = ("status", "merchant", "created_at")
@@ -58,22 +56,3 @@ class CustomerAdmin(ReadOnlyModelAdmin):
     def payment_methods_link(self, obj):
         url = reverse("admin:tokens_paymentmethod_changelist", current_app=self.admin_site.name)
         return format_html('<a href="{}?customer__id__exact={}">{}</a>', url, obj.pk, "Show this customer's cards")
-
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        customer = self.get_object(request, unquote(object_id))
-        if customer is None or not self.has_view_permission(request, customer):
-            return super().change_view(request, object_id, form_url, extra_context)
-        try:
-            with transaction.atomic():
-                audit_record(
-                    actor=admin_actor(request, merchant_id=customer.merchant_id),
-                    action="admin.customer.view",
-                    object_type="customer",
-                    object_id=customer.pk,
-                    merchant_id=customer.merchant_id,
-                )
-        except DependencyUnavailable:
-            return TemplateResponse(
-                request, "console/unavailable.html", {**self.admin_site.each_context(request)}, status=503
-            )
-        return super().change_view(request, object_id, form_url, extra_context)

@@ -7,21 +7,26 @@ that answers its issuance, and is never stored, logged or put in the admin's his
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.utils import quote, unquote
-from django.db.models import Count, Q
+from django.db.models import Count
 from django.http import HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
 
 from console.admin.base import VaultModelAdmin, admin_actor
 from console.forms import ApiKeyIssueForm
-from console.services import merchant_rename, profile_update
 from console.site import vault_admin
-from merchants.models import ApiKey, Merchant, Profile
+from merchants.models import ApiKey, ApiKeyState, Merchant, Profile, api_key_state_condition
 from merchants.scopes import PAYMENT_METHODS_REVEAL
-from merchants.services import api_key_issue, api_key_revoke, merchant_create, profile_create
+from merchants.services import (
+    api_key_issue,
+    api_key_revoke,
+    merchant_create,
+    merchant_rename,
+    profile_create,
+    profile_update,
+)
 
 
 def _adopt(obj, created) -> None:
@@ -40,10 +45,7 @@ class MerchantAdmin(VaultModelAdmin):
     ordering = ("name",)
 
     def get_queryset(self, request):
-        now = timezone.now()
-        live = Q(api_keys__revoked_at__isnull=True) & (
-            Q(api_keys__expires_at__isnull=True) | Q(api_keys__expires_at__gt=now)
-        )
+        live = api_key_state_condition(ApiKeyState.LIVE, through="api_keys__")
         return (
             super()
             .get_queryset(request)
@@ -85,7 +87,6 @@ class MerchantAdmin(VaultModelAdmin):
 
     @admin.display(description="API keys")
     def api_key_table(self, obj):
-        now = timezone.now()
         rows = format_html_join(
             "",
             "<tr><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td></tr>",
@@ -94,9 +95,7 @@ class MerchantAdmin(VaultModelAdmin):
                     key.prefix,
                     key.name or "—",
                     ", ".join(key.scopes) if isinstance(key.scopes, list) else "",
-                    "revoked"
-                    if key.revoked_at
-                    else ("expired" if key.expires_at and key.expires_at <= now else "live"),
+                    key.state.value,
                 )
                 for key in obj.api_keys.order_by("-created_at")
             ),
@@ -168,16 +167,11 @@ class KeyStatusFilter(admin.SimpleListFilter):
     parameter_name = "status"
 
     def lookups(self, request, model_admin):
-        return (("live", "Live"), ("revoked", "Revoked"), ("expired", "Expired"))
+        return ApiKeyState.choices
 
     def queryset(self, request, queryset):
-        now = timezone.now()
-        if self.value() == "live":
-            return queryset.filter(revoked_at__isnull=True).exclude(expires_at__lte=now)
-        if self.value() == "revoked":
-            return queryset.filter(revoked_at__isnull=False)
-        if self.value() == "expired":
-            return queryset.filter(revoked_at__isnull=True, expires_at__lte=now)
+        if self.value() in ApiKeyState.values:
+            return queryset.in_state(self.value())
         return queryset
 
 
@@ -216,11 +210,8 @@ class ApiKeyAdmin(VaultModelAdmin):
 
     @admin.display(description="status")
     def status(self, obj):
-        if obj.revoked_at is not None:
-            return format_html('<span class="vault-badge vault-badge-off">{}</span>', "revoked")
-        if obj.expires_at is not None and obj.expires_at <= timezone.now():
-            return format_html('<span class="vault-badge vault-badge-off">{}</span>', "expired")
-        return format_html('<span class="vault-badge vault-badge-on">{}</span>', "live")
+        tone = "on" if obj.state == ApiKeyState.LIVE else "off"
+        return format_html('<span class="vault-badge vault-badge-{}">{}</span>', tone, obj.state.value)
 
     # Keys are issued through the issuance form and revoked through the action; no field is editable.
     def has_change_permission(self, request, obj=None):

@@ -6,20 +6,18 @@ payment method writes an audit event first: if it cannot be written, the page is
 """
 
 from django.contrib import admin
-from django.contrib.admin.utils import unquote
-from django.db import transaction
-from django.template.response import TemplateResponse
 from django.utils.html import format_html
 
-from audit.services import audit_record
-from console.admin.base import ReadOnlyModelAdmin, admin_actor
+from audit.actions import AuditAction
+from console.admin.base import AuditedReadOnlyModelAdmin
 from console.site import vault_admin
-from core.errors import DependencyUnavailable
 from tokens.models import PaymentMethod
 
 
 @admin.register(PaymentMethod, site=vault_admin)
-class PaymentMethodAdmin(ReadOnlyModelAdmin):
+class PaymentMethodAdmin(AuditedReadOnlyModelAdmin):
+    audit_action = AuditAction.ADMIN_PAYMENT_METHOD_VIEW
+    audit_object_type = "payment_method"
     list_display = (
         "id",
         "merchant_name",
@@ -93,22 +91,3 @@ class PaymentMethodAdmin(ReadOnlyModelAdmin):
     def get_queryset(self, request):
         # Never load the secret columns into a console page, not even unshown.
         return super().get_queryset(request).defer("sealed_card", "kek_version", "card_fingerprint")
-
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        payment_method = self.get_object(request, unquote(object_id))
-        if payment_method is None or not self.has_view_permission(request, payment_method):
-            return super().change_view(request, object_id, form_url, extra_context)
-        try:
-            with transaction.atomic():
-                audit_record(
-                    actor=admin_actor(request, merchant_id=payment_method.merchant_id),
-                    action="admin.payment_method.view",
-                    object_type="payment_method",
-                    object_id=payment_method.pk,
-                    merchant_id=payment_method.merchant_id,
-                )
-        except DependencyUnavailable:
-            return TemplateResponse(
-                request, "console/unavailable.html", {**self.admin_site.each_context(request)}, status=503
-            )
-        return super().change_view(request, object_id, form_url, extra_context)

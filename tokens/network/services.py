@@ -12,6 +12,7 @@ from typing import Any
 from django.db import transaction
 from django.views.decorators.debug import sensitive_variables
 
+from audit.actions import AuditAction
 from audit.actors import Actor
 from audit.models import AuditEvent
 from audit.services import audit_record
@@ -31,7 +32,7 @@ SUPPORTED_NETWORKS = frozenset({"Visa", "Mastercard", "AmericanExpress", "Discov
 SYSTEM_ACTOR = Actor(kind=AuditEvent.ActorKind.SYSTEM, id="token_service")
 
 
-def _audit(actor: Actor, action: str, payment_method_id: str, merchant_id: str, **kwargs: Any) -> None:
+def _audit(actor: Actor, action: AuditAction, payment_method_id: str, merchant_id: str, **kwargs: Any) -> None:
     with transaction.atomic():
         audit_record(
             actor=actor,
@@ -60,7 +61,7 @@ def network_token_provision(
         except TokenServiceError as exc:
             reason = str(exc)
     logger.warning("network token not provisioned for %s: %s", payment_method_id, reason)
-    _audit(actor, "network_token.provision", payment_method_id, merchant.id,
+    _audit(actor, AuditAction.NETWORK_TOKEN_PROVISION, payment_method_id, merchant.id,
            outcome=AuditEvent.Outcome.FAILURE, details={"reason": reason})  # fmt: skip
     return None
 
@@ -144,7 +145,7 @@ def network_token_get(
     """The token number, its expiry and a fresh cryptogram, for keys with the reveal scope; audited."""
     payment_method = payment_method_get(merchant=merchant, payment_method_id=payment_method_id)
     if not allowed:
-        _audit(actor, "network_token.get", payment_method.id, merchant.id, outcome=AuditEvent.Outcome.DENIED)
+        _audit(actor, AuditAction.NETWORK_TOKEN_GET, payment_method.id, merchant.id, outcome=AuditEvent.Outcome.DENIED)
         raise errors.ScopeMissing("Access forbidden: network tokens need the payment_methods:reveal scope")
     if token_type != "network_token":
         raise errors.UnprocessableEntity("Token type not supported")
@@ -157,9 +158,9 @@ def network_token_get(
     try:
         cryptogram = service.cryptogram(payment_method.network_token_ref)
     except TokenServiceError:
-        _audit(actor, "network_token.get", payment_method.id, merchant.id, outcome=AuditEvent.Outcome.FAILURE)
+        _audit(actor, AuditAction.NETWORK_TOKEN_GET, payment_method.id, merchant.id, outcome=AuditEvent.Outcome.FAILURE)
         raise errors.DependencyUnavailable("The token service is unavailable; try again later") from None
-    _audit(actor, "network_token.get", payment_method.id, merchant.id)
+    _audit(actor, AuditAction.NETWORK_TOKEN_GET, payment_method.id, merchant.id)
     return IssuedNetworkToken(payment_method=payment_method, secret=secret, cryptogram=cryptogram)
 
 
@@ -188,7 +189,7 @@ def network_tokens_delete_at_provider(payment_methods: list[PaymentMethod]) -> i
         PaymentMethod.objects.for_merchant(payment_method.merchant_id).filter(pk=payment_method.pk).update(
             network_token_delete_pending=False, network_token_status=TOKEN_DELETED
         )
-        _audit(SYSTEM_ACTOR, "network_token.delete", payment_method.id, payment_method.merchant_id)
+        _audit(SYSTEM_ACTOR, AuditAction.NETWORK_TOKEN_DELETE, payment_method.id, payment_method.merchant_id)
         confirmed += 1
     return confirmed
 
@@ -219,7 +220,7 @@ def network_token_apply_event(*, event: dict[str, Any]) -> PaymentMethod:
         payment_method.save(update_fields=[*changes, "updated_at"])
         _audit(
             SYSTEM_ACTOR,
-            "network_token.lifecycle",
+            AuditAction.NETWORK_TOKEN_LIFECYCLE,
             payment_method.id,
             payment_method.merchant_id,
             details={"status": status, "event_id": str(event.get("event_id", ""))[:64]},

@@ -14,6 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 from tqdm import tqdm
 
+from audit.actions import AuditAction
 from audit.actors import operator_actor
 from audit.services import audit_record
 from core.card_numbers import luhn_complete
@@ -150,7 +151,7 @@ class Command(BaseCommand):
             PaymentMethod.unscoped.bulk_create(rows)
             audit_record(
                 actor=actor,
-                action="payment_method.seed",
+                action=AuditAction.PAYMENT_METHOD_SEED,
                 object_type="payment_method",
                 merchant_id=merchant.id,
                 details={"count": len(rows), "customers_created": len(customers), "first_id": rows[0].id},
