@@ -41,7 +41,7 @@ lint: install env
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
-	$(PY) scripts/lint_tenancy.py
+	$(PY) scripts/lint_boundaries.py
 	$(VENV)/bin/mypy
 
 format: install

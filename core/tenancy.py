@@ -3,7 +3,7 @@
 A model that belongs to a merchant has two managers. `objects` is for selectors and services, which
 scope every read with `for_merchant(merchant)`; `unscoped` is for the few jobs that legitimately
 cross merchants (key rotation, purges, the token-service sweep and webhook, seeding), so that each
-such query says so where it is written. `make lint` (scripts/lint_tenancy.py) refuses either
+such query says so where it is written. `make lint` (scripts/lint_boundaries.py) refuses either
 manager anywhere else: views, serializers and console code reach rows only through a selector.
 """
 

@@ -67,7 +67,7 @@ def payment_method_create(*, actor: Actor, merchant: Merchant, profile: Profile,
             exp_year=card["card_exp_year"],
         )
     if token is not None:
-        secret = secret.with_network_token(token.token_number)
+        secret = token.sealable_with(secret)
     sealed = crypto.seal(secret, merchant_id=merchant.id, record_id=payment_method_id)
     now = timezone.now()
     try:

@@ -50,6 +50,10 @@ class ProvisionedToken:
     def isin(self) -> str:
         return cards.isin(self.token_number)
 
+    def sealable_with(self, card: CardSecret) -> CardSecret:
+        """The card with this token's number beside it, ready to be sealed together."""
+        return card.with_network_token(self.token_number)
+
     @property
     def last4(self) -> str:
         return cards.last4(self.token_number)
