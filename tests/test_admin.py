@@ -22,7 +22,8 @@ from audit.models import AuditEvent
 from console import roles
 from merchants.models import ApiKey, Merchant, Profile
 from merchants.scopes import DEFAULT_SCOPES, PAYMENT_METHODS_REVEAL
-from tests.admin_helpers import (
+from tests.helpers.api import VaultClient
+from tests.helpers.console import (
     ADMIN,
     PASSWORD,
     current_code,
@@ -30,7 +31,8 @@ from tests.admin_helpers import (
     make_console_user,
     verified_client,
 )
-from tests.conftest import VaultClient, card_number, create_customer, create_payment_method
+from tests.helpers.customers import create_customer
+from tests.helpers.payment_methods import card_number, create_payment_method
 from tokens.models import PaymentMethod
 
 

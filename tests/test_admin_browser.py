@@ -12,8 +12,11 @@ import pytest
 import requests
 
 from console import roles
-from tests.admin_helpers import ADMIN, PASSWORD, current_code, leaked_card_number, make_console_user
-from tests.conftest import VaultClient, card_number, create_customer, create_payment_method, make_tenant
+from tests.helpers.api import VaultClient
+from tests.helpers.console import ADMIN, PASSWORD, current_code, leaked_card_number, make_console_user
+from tests.helpers.customers import create_customer
+from tests.helpers.payment_methods import card_number, create_payment_method
+from tests.helpers.tenants import make_tenant
 
 CHROMIUM = "/usr/bin/chromium"
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "screenshots"

@@ -5,7 +5,8 @@ from django.db import DatabaseError
 
 from audit.models import AuditEvent
 from customers.models import Customer
-from tests.conftest import CUSTOMER_BODY, assert_error, create_customer
+from tests.helpers.api import assert_error
+from tests.helpers.customers import CUSTOMER_BODY, create_customer
 
 
 def test_audit_rows_cannot_be_changed_or_deleted(api):

@@ -8,7 +8,9 @@ import json
 
 import pytest
 
-from tests.conftest import CUSTOMER_BODY, assert_error, create_customer, stored_counts
+from tests.helpers.api import assert_error
+from tests.helpers.customers import CUSTOMER_BODY, create_customer
+from tests.helpers.state import stored_counts
 
 CARD = "4242424242424242"
 OK = CUSTOMER_BODY

@@ -8,7 +8,8 @@ from django.core.management import CommandError, call_command
 
 from audit.models import AuditEvent
 from merchants.models import ApiKey, Merchant, Profile
-from tests.conftest import CUSTOMER_BODY, VaultClient, assert_error
+from tests.helpers.api import VaultClient, assert_error
+from tests.helpers.customers import CUSTOMER_BODY
 
 
 def run(*args) -> str:

@@ -19,8 +19,9 @@ from django.db import connection
 
 from audit.models import AuditEvent
 from merchants import scopes
-from tests.conftest import card_body, card_number, issue_key, make_tenant
-from tests.server import GunicornServer
+from tests.helpers.gunicorn_server import GunicornServer
+from tests.helpers.payment_methods import card_body, card_number
+from tests.helpers.tenants import issue_key, make_tenant
 from tokens import crypto
 from tokens.models import PaymentMethod
 

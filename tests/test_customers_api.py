@@ -6,7 +6,8 @@ import pytest
 
 from audit.models import AuditEvent
 from customers.models import Customer
-from tests.conftest import CUSTOMER_BODY, assert_error, create_customer
+from tests.helpers.api import assert_error
+from tests.helpers.customers import CUSTOMER_BODY, FULL_BODY, create_customer
 from tests.routes import SPELLINGS, customer_routes
 
 CUSTOMER_KEYS = {
@@ -27,19 +28,6 @@ CUSTOMER_KEYS = {
     "document_details",
 }
 ISO_MS = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z")
-ADDRESS = {"city": "Lisbon", "country": "PT", "line1": "Rua 1", "zip": "1000-001", "first_name": "Ada"}
-FULL_BODY = {
-    **CUSTOMER_BODY,
-    "merchant_reference_id": "cust-001",
-    "phone": "912345678",
-    "phone_country_code": "+351",
-    "description": "First customer",
-    "default_billing_address": ADDRESS,
-    "default_shipping_address": {"country": "US", "state": "CA"},
-    "metadata": {"tier": "gold", "visits": 3},
-    "tax_registration_id": "PT123456789",
-    "document_details": {"document_type": "cpf", "document_number": "529.982.247-25"},
-}
 
 
 def call(api, spelling, operation, customer_id=None, body=None):

@@ -9,7 +9,10 @@ from audit.actors import Actor
 from customers.models import Customer
 from merchants import scopes
 from merchants.services import api_key_revoke
-from tests.conftest import CUSTOMER_BODY, VaultClient, assert_error, create_customer, issue_key, stored_counts
+from tests.helpers.api import VaultClient, assert_error
+from tests.helpers.customers import CUSTOMER_BODY, create_customer
+from tests.helpers.state import stored_counts
+from tests.helpers.tenants import issue_key
 from tests.routes import WRITE_OPERATIONS, all_customer_routes
 
 ROUTES = all_customer_routes()

@@ -11,7 +11,10 @@ from django.db import OperationalError
 
 from audit.models import AuditEvent
 from merchants import scopes
-from tests.conftest import VaultClient, card_body, card_number, create_customer, issue_key
+from tests.helpers.api import VaultClient
+from tests.helpers.customers import create_customer
+from tests.helpers.payment_methods import card_body, card_number
+from tests.helpers.tenants import issue_key
 from tokens import crypto
 from tokens.keys import KeyProviderUnavailable
 from tokens.models import PaymentMethod

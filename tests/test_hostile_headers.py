@@ -2,7 +2,8 @@
 
 import pytest
 
-from tests.conftest import VaultClient, assert_error, stored_counts
+from tests.helpers.api import VaultClient, assert_error
+from tests.helpers.state import stored_counts
 
 ID = "01_cus_0190000000007000800000000000dead"
 PM = "01_pm_0190000000007000800000000000beef"

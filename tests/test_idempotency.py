@@ -10,7 +10,10 @@ from django.utils import timezone
 
 from customers.models import Customer
 from idempotency.models import IdempotencyRecord
-from tests.conftest import CUSTOMER_BODY, VISA, VaultClient, assert_error, card_body, create_customer, make_tenant
+from tests.helpers.api import VaultClient, assert_error
+from tests.helpers.customers import CUSTOMER_BODY, create_customer
+from tests.helpers.payment_methods import VISA, card_body
+from tests.helpers.tenants import make_tenant
 from tokens.models import PaymentMethod
 
 

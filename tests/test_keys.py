@@ -9,7 +9,8 @@ from django.utils import timezone
 from merchants import keys
 from merchants.credential_cache import credential_cache
 from merchants.models import ApiKey
-from tests.conftest import issue_key
+from tests.helpers.api import VaultClient
+from tests.helpers.tenants import issue_key
 
 
 def test_keys_carry_256_random_bits_and_a_prefix():
@@ -49,8 +50,6 @@ def test_last_used_at_is_written_at_most_once_a_minute(api, tenant):
 
 
 def test_a_key_expires_at_its_time(tenant):
-    from tests.conftest import VaultClient
-
     key = issue_key(tenant, expires_in=timedelta(hours=1))
     client = VaultClient(key, tenant.profile.id)
     assert client.get("/customers").status_code == 200
@@ -76,8 +75,6 @@ def test_a_verified_key_is_remembered_briefly_and_forgotten_on_revocation(api, t
 def test_a_remembered_key_is_refused_once_it_expires(api, tenant, settings):
     settings.VAULT_API_KEY_CACHE_SECONDS = 5
     key = issue_key(tenant, expires_in=timedelta(seconds=2))
-    from tests.conftest import VaultClient
-
     client = VaultClient(key, tenant.profile.id)
     assert client.get("/customers").status_code == 200
     import time

@@ -10,7 +10,10 @@ from django.apps import apps
 from django.db import connection
 
 from core.card_numbers import contains_card_number
-from tests.conftest import VaultClient, card_body, card_number, create_customer, make_tenant
+from tests.helpers.api import VaultClient
+from tests.helpers.customers import create_customer
+from tests.helpers.payment_methods import card_body, card_number
+from tests.helpers.tenants import make_tenant
 from tokens.models import PaymentMethod
 
 # Long hex runs are ids, fingerprints and request ids; random hex may hold a digit run by chance.

@@ -10,17 +10,11 @@ from audit.models import AuditEvent
 from core.card_numbers import luhn_valid
 from merchants import scopes
 from merchants.credential_cache import credential_cache
-from tests.conftest import (
-    VISA,
-    VaultClient,
-    assert_error,
-    card_body,
-    card_number,
-    create_customer,
-    issue_key,
-    make_tenant,
-)
-from tests.token_service import SIM_API_KEY, WEBHOOK_SECRET, SimulatorProcess
+from tests.helpers.api import VaultClient, assert_error
+from tests.helpers.customers import create_customer
+from tests.helpers.payment_methods import VISA, card_body, card_number
+from tests.helpers.tenants import issue_key, make_tenant
+from tests.helpers.token_service import SIM_API_KEY, WEBHOOK_SECRET, SimulatorProcess
 from tokens.models import PaymentMethod
 from tokens.network.protocol import SIGNATURE_HEADER, sign
 

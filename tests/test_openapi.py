@@ -5,9 +5,8 @@ import re
 import pytest
 from django.test import Client
 
-from tests.conftest import create_customer
-from tests.test_customers_api import FULL_BODY
-from tests.upstream import assert_matches_upstream
+from tests.helpers.customers import FULL_BODY, create_customer
+from tests.helpers.upstream import assert_matches_upstream
 
 
 def test_openapi_document_is_served_without_a_key(db):

@@ -9,17 +9,11 @@ from django.utils import timezone
 
 from audit.models import AuditEvent
 from merchants import scopes
-from tests.conftest import (
-    VISA,
-    VaultClient,
-    assert_error,
-    card_body,
-    card_number,
-    create_customer,
-    create_payment_method,
-    issue_key,
-)
-from tests.upstream import assert_matches_upstream
+from tests.helpers.api import VaultClient, assert_error
+from tests.helpers.customers import create_customer
+from tests.helpers.payment_methods import VISA, card_body, card_number, create_payment_method
+from tests.helpers.tenants import issue_key
+from tests.helpers.upstream import assert_matches_upstream
 from tokens.models import PaymentMethod
 
 RESPONSE_KEYS = {

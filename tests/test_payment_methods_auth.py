@@ -8,7 +8,10 @@ from django.utils import timezone
 from audit.actors import Actor
 from merchants import scopes
 from merchants.services import api_key_revoke
-from tests.conftest import VaultClient, assert_error, card_body, create_customer, create_payment_method, issue_key
+from tests.helpers.api import VaultClient, assert_error
+from tests.helpers.customers import create_customer
+from tests.helpers.payment_methods import card_body, create_payment_method
+from tests.helpers.tenants import issue_key
 from tokens.models import PaymentMethod
 
 UNKNOWN_PM = "01_pm_0190000000007000800000000000beef"

@@ -6,7 +6,9 @@ import json
 import pytest
 
 from audit.models import AuditEvent
-from tests.conftest import VISA, assert_error, card_body, create_customer, create_payment_method
+from tests.helpers.api import assert_error
+from tests.helpers.customers import create_customer
+from tests.helpers.payment_methods import VISA, card_body, create_payment_method
 from tokens.models import PaymentMethod
 
 BAD_LUHN = VISA[:-1] + "3"

@@ -10,7 +10,9 @@ from django.core.handlers.wsgi import WSGIHandler
 from django.db import close_old_connections
 from django.test import override_settings
 
-from tests.conftest import CUSTOMER_BODY, VaultClient, assert_error, stored_counts
+from tests.helpers.api import VaultClient, assert_error
+from tests.helpers.customers import CUSTOMER_BODY
+from tests.helpers.state import stored_counts
 
 
 def wsgi_call(environ_extra: dict, body: bytes, app=None) -> tuple[str, dict[str, str], bytes]:

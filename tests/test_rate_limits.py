@@ -3,7 +3,8 @@
 import pytest
 
 from merchants.models import RateLimitCounter
-from tests.conftest import CUSTOMER_BODY, assert_error
+from tests.helpers.api import VaultClient, assert_error
+from tests.helpers.customers import CUSTOMER_BODY
 
 
 @pytest.fixture(params=["database", "redis"])
@@ -50,8 +51,6 @@ def test_zero_switches_the_limit_off(api, tenant, settings, store):
 
 
 def test_bad_keys_are_not_counted_against_a_good_one(api, tenant, settings, store):
-    from tests.conftest import VaultClient
-
     settings.VAULT_RATE_LIMIT_PER_MINUTE = 2
     for _ in range(5):
         VaultClient("vlt_" + "x" * 16 + "_" + "y" * 43, tenant.profile.id).get("/customers")

@@ -15,7 +15,9 @@ from django.core.management import CommandError, call_command
 from api.payment_methods.serializers import PaymentMethodCreateSerializer
 from audit.models import AuditEvent
 from merchants import scopes
-from tests.conftest import TEST_ACTOR, VaultClient, create_customer, issue_key
+from tests.helpers.api import VaultClient
+from tests.helpers.customers import create_customer
+from tests.helpers.tenants import TEST_ACTOR, issue_key
 from tokens import crypto, rotation, services
 from tokens.management.commands import rotate_keys
 from tokens.models import PaymentMethod

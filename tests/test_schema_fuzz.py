@@ -14,7 +14,10 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from merchants import scopes
-from tests.conftest import VaultClient, create_customer, create_payment_method, issue_key, make_tenant
+from tests.helpers.api import VaultClient
+from tests.helpers.customers import create_customer
+from tests.helpers.payment_methods import create_payment_method
+from tests.helpers.tenants import issue_key, make_tenant
 
 EXAMPLES_PER_OPERATION = 25
 

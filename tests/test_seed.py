@@ -11,7 +11,7 @@ from audit.models import AuditEvent
 from core.card_numbers import luhn_valid
 from customers.models import Customer
 from merchants.models import Merchant
-from tests.conftest import create_customer
+from tests.helpers.customers import create_customer
 from tokens import crypto
 from tokens.models import PaymentMethod
 

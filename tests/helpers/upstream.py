@@ -14,7 +14,7 @@ from jsonschema import Draft7Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT7
 
-UPSTREAM_SPEC = Path(__file__).resolve().parent.parent.parent / "shared" / "reference" / "hyperswitch_openapi_v2.json"
+UPSTREAM_SPEC = Path(__file__).resolve().parents[3] / "shared" / "reference" / "hyperswitch_openapi_v2.json"
 _URI = "urn:hyperswitch-v2"
 
 

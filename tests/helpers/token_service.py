@@ -7,7 +7,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]  # the repository
 SIM_API_KEY = "sim-key-0123456789abcdefghijklmnopqrstuv"
 WEBHOOK_SECRET = "webhook-secret-9876543210zyxwvutsrqponm"
 
