@@ -11,7 +11,7 @@ from django.core.exceptions import ImproperlyConfigured
 from vault_project.config import check_api_prefixes, check_cell_id, check_secret, parse_keyring
 from vault_project.devenv import ensure_env_file
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]  # the repository
 STRONG = "q8Zr2-Kx9_vLm4Tn7Wb1Yc6Hd3Jf0Gs5Pa"
 
 
