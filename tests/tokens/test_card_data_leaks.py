@@ -1,0 +1,90 @@
+"""No card number at rest in clear, in logs or in the audit trail (SECURITY.md requirements 2 and 5)."""
+
+import json
+import logging
+import re
+import threading
+
+import pytest
+from django.apps import apps
+from django.db import connection
+
+from core.card_numbers import contains_card_number
+from tests.helpers.api import VaultClient
+from tests.helpers.customers import create_customer
+from tests.helpers.payment_methods import card_body, card_number
+from tests.helpers.tenants import make_tenant
+from tokens.models import PaymentMethod
+
+# Long hex runs are ids, fingerprints and request ids; random hex may hold a digit run by chance.
+_HEX_TOKEN = re.compile(r"[0-9a-f]{32,}")
+
+
+def database_dump() -> str:
+    rows = []
+    for model in apps.get_models():
+        rows.extend(model.objects.values())
+    return json.dumps(rows, default=str)
+
+
+def test_a_hundred_cards_leave_no_number_in_clear(api, caplog):
+    caplog.set_level(logging.DEBUG)
+    customer = create_customer(api)
+    numbers = [card_number(i, prefix="4111") for i in range(100)]
+    cvcs = [f"{7000 + i}" for i in range(100)]
+    responses = [
+        api.post("/payment_methods", card_body(customer["id"], number, card_cvc=cvc))
+        for number, cvc in zip(numbers, cvcs, strict=True)
+    ]
+    assert all(response.status_code == 200 for response in responses)
+    dump = database_dump()
+    without_hex = _HEX_TOKEN.sub("", dump)
+    for number in numbers:
+        assert number not in dump and number not in caplog.text
+        assert number[6:12] not in without_hex  # not even the middle digits
+    for cvc in cvcs:
+        # A stored CVC would be a value of its own; its digits may occur inside hex or base64 by chance.
+        assert f'"{cvc}"' not in dump and cvc not in caplog.text
+    for response in responses:
+        body = response.content.decode()
+        assert not any(number in body for number in numbers)
+        assert not any(f'"{cvc}"' in body for cvc in cvcs)
+        card = response.json()["payment_method_data"]["card"]
+        assert len(card["card_isin"]) == 6 and len(card["last4_digits"]) == 4
+    assert not contains_card_number(without_hex)
+    assert not contains_card_number(_HEX_TOKEN.sub("", caplog.text))
+
+
+def test_the_database_holds_ciphertext_only(api):
+    customer = create_customer(api)
+    api.post("/payment_methods", card_body(customer["id"], card_number(7)))
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT sealed_card FROM tokens_paymentmethod")
+        (sealed,) = cursor.fetchone()
+    assert sealed.startswith("v1.1.") and card_number(7) not in sealed
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_creates_of_one_card_yield_one_payment_method():
+    tenant = make_tenant("Racer")
+    api = VaultClient(tenant.key, tenant.profile.id)
+    customer = create_customer(api)
+    body = card_body(customer["id"], card_number(42))
+    results: list[tuple[int, str]] = []
+    barrier = threading.Barrier(20)
+
+    def create():
+        client = VaultClient(tenant.key, tenant.profile.id)
+        barrier.wait()
+        response = client.post("/payment_methods", body)
+        results.append((response.status_code, response.json().get("id", "")))
+        connection.close()
+
+    threads = [threading.Thread(target=create) for _ in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert [status for status, _ in results] == [200] * 20
+    assert len({pm_id for _, pm_id in results}) == 1
+    assert PaymentMethod.objects.filter(customer_id=customer["id"]).count() == 1

@@ -1,0 +1,301 @@
+"""KEK rotation (tokens/rotation.py, `manage.py rotate_keys`) over payment methods in the test database.
+
+SECURITY requirement 7: records vaulted under KEK 1 stay readable while KEK 2 becomes active, rotation
+moves every data key to KEK 2 in resumable batches, and afterwards KEK 1 may be retired.
+"""
+
+import hashlib
+from collections import Counter
+from io import StringIO
+from unittest import mock
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from api.payment_methods.serializers import PaymentMethodCreateSerializer
+from audit.models import AuditEvent
+from merchants import scopes
+from tests.helpers.api import VaultClient
+from tests.helpers.customers import create_customer
+from tests.helpers.tenants import TEST_ACTOR, issue_key
+from tokens import crypto, rotation, services
+from tokens.management.commands import rotate_keys
+from tokens.models import PaymentMethod
+
+KEK_1 = hashlib.sha256(b"rotation-kek-1").digest()
+KEK_2 = hashlib.sha256(b"rotation-kek-2").digest()
+FINGERPRINT_KEY = hashlib.sha256(b"rotation-fingerprint-1").digest()
+
+
+def card_number(serial: int) -> str:
+    """A distinct Luhn-valid Visa number per serial: '4', 14 digits of serial, check digit."""
+    partial = f"4{serial:014d}"
+    for check in "0123456789":
+        digits = [int(char) for char in reversed(partial + check)]
+        total = sum(d if i % 2 == 0 else (d * 2 - 9 if d > 4 else d * 2) for i, d in enumerate(digits))
+        if total % 10 == 0:
+            return partial + check
+    raise AssertionError("unreachable")
+
+
+def body(customer_id: str, number: str) -> dict:
+    return {
+        "customer_id": customer_id,
+        "payment_method_type": "card",
+        "payment_method_subtype": "credit",
+        "payment_method_data": {
+            "card": {
+                "card_number": number,
+                "card_exp_month": "12",
+                "card_exp_year": "2035",
+                "card_holder_name": "A B",
+            }
+        },
+        "storage_type": "persistent",
+    }
+
+
+@pytest.fixture(autouse=True)
+def kek_1_only(settings):
+    settings.VAULT_KEYRING = {"1": KEK_1}
+    settings.VAULT_ACTIVE_KEK = "1"
+    settings.VAULT_FINGERPRINT_KEYS = {"1": FINGERPRINT_KEY}
+
+
+def activate_kek_2(settings, *, keep_kek_1: bool = True) -> None:
+    settings.VAULT_KEYRING = {"1": KEK_1, "2": KEK_2} if keep_kek_1 else {"2": KEK_2}
+    settings.VAULT_ACTIVE_KEK = "2"
+
+
+@pytest.fixture
+def vault(api, tenant):
+    """Vault cards for one customer of merchant A: the first few through the API, the rest via the service."""
+    customer_id = create_customer(api)["id"]
+
+    def vault_cards(serials: range, *, through_api: int = 0) -> dict[str, str]:
+        stored: dict[str, str] = {}
+        for count, serial in enumerate(serials):
+            number = card_number(serial)
+            if count < through_api:
+                response = api.post("/payment_methods", body(customer_id, number))
+                assert response.status_code == 200, response.content
+                payment_method_id = response.json()["id"]
+            else:
+                serializer = PaymentMethodCreateSerializer(data=body(customer_id, number))
+                serializer.is_valid(raise_exception=True)
+                payment_method_id = services.payment_method_create(
+                    actor=TEST_ACTOR, merchant=tenant.merchant, profile=tenant.profile, data=serializer.validated_data
+                ).id
+            stored[payment_method_id] = number
+        assert len(stored) == len(serials)
+        return stored
+
+    return vault_cards
+
+
+@pytest.fixture
+def reveal_api(tenant) -> VaultClient:
+    return VaultClient(issue_key(tenant, key_scopes=scopes.ALL_SCOPES), tenant.profile.id)
+
+
+def versions() -> Counter:
+    return Counter(PaymentMethod.objects.values_list("kek_version", flat=True))
+
+
+def sealed_values() -> dict[str, str]:
+    return dict(PaymentMethod.objects.values_list("id", "sealed_card"))
+
+
+def assert_all_decrypt(expected: dict[str, str]) -> None:
+    """Every row opens to its card, and its kek_version column names the KEK inside its sealed value."""
+    rows = PaymentMethod.objects.values_list("id", "merchant_id", "sealed_card", "kek_version")
+    opened = {}
+    for payment_method_id, merchant_id, sealed, kek_version in rows:
+        assert sealed.split(".")[1] == kek_version
+        opened[payment_method_id] = crypto.open_sealed(sealed, merchant_id=merchant_id, record_id=payment_method_id)
+    assert {pm_id: secret.number for pm_id, secret in opened.items()} == expected
+
+
+def assert_reveals(client: VaultClient, expected: dict[str, str], sample: list[str]) -> None:
+    for payment_method_id in sample:
+        response = client.get(f"/payment_methods/{payment_method_id}?fetch_raw_detail=true")
+        assert response.status_code == 200, response.content
+        assert response.json()["raw_payment_method_data"]["card"]["card_number"] == expected[payment_method_id]
+
+
+def run(*args: str, max_batches: int = 50) -> str:
+    """Run rotate_keys; fail instead of hanging if its batches stop making progress."""
+    batches = []
+
+    def bounded_batch(**kwargs) -> int:
+        batches.append(kwargs)
+        if len(batches) > max_batches:
+            pytest.fail(f"rotate_keys ran more than {max_batches} batches: it is not making progress")
+        return rotation.rewrap_batch(**kwargs)
+
+    out = StringIO()
+    with mock.patch.object(rotate_keys, "rewrap_batch", bounded_batch):
+        call_command("rotate_keys", *args, stdout=out, stderr=StringIO())
+    return out.getvalue()
+
+
+def rewrap_events() -> list[AuditEvent]:
+    return list(AuditEvent.objects.filter(action="keys.rewrap").order_by("id"))
+
+
+def payload(sealed: str) -> str:
+    return sealed.split(".")[3]
+
+
+def test_rotating_1000_records_from_kek_1_to_kek_2(settings, vault, reveal_api):
+    old = vault(range(1000), through_api=5)
+    assert versions() == {"1": 1000}
+
+    activate_kek_2(settings)
+    new = vault(range(1000, 1100), through_api=5)
+    cards = old | new
+    assert {PaymentMethod.objects.get(pk=pm_id).kek_version for pm_id in new} == {"2"}
+    assert versions() == {"1": 1000, "2": 100}
+    assert_all_decrypt(cards)
+    sample = [*list(old)[::100], *list(new)[::20]]
+    assert_reveals(reveal_api, cards, sample)
+    before = sealed_values()
+    status = run("--status")
+    assert "KEK 1: 1000 record(s) (configured)" in status
+    assert "KEK 2: 100 record(s) (active)" in status
+
+    output = run("--no-progress")
+
+    assert "re-wrapped 1000 record(s) under KEK version 2" in output
+    assert "KEK 1: 0 record(s)" in output  # the run ends with the status
+    assert versions() == {"2": 1100}
+    assert not PaymentMethod.objects.filter(kek_version="1").exists()
+    assert_all_decrypt(cards)
+    after = sealed_values()
+    # Only the wrapped data keys changed: card ciphertexts are as they were, records under KEK 2 untouched.
+    assert {pm_id: payload(value) for pm_id, value in after.items()} == {
+        pm_id: payload(value) for pm_id, value in before.items()
+    }
+    assert all(after[pm_id] != before[pm_id] for pm_id in old)
+    assert all(after[pm_id] == before[pm_id] for pm_id in new)
+
+    status = run("--status")
+    assert "KEK 1: 0 record(s) (configured, unused: may be retired)" in status
+    assert "KEK 2: 1100 record(s) (active)" in status
+    events = rewrap_events()
+    assert [event.details["count"] for event in events] == [500, 500]
+    assert {(event.object_type, event.object_id, event.actor_kind) for event in events} == {("kek", "2", "operator")}
+
+    # Retire KEK 1: every record still opens, in the database and through the reveal API.
+    activate_kek_2(settings, keep_kek_1=False)
+    assert_all_decrypt(cards)
+    assert_reveals(reveal_api, cards, sample)
+    assert "MISSING" not in run("--status")
+    assert "re-wrapped 0 record(s)" in run("--no-progress")
+    assert len(rewrap_events()) == 2
+
+
+def test_an_interrupted_rotation_is_consistent_and_a_second_run_finishes(settings, vault):
+    cards = vault(range(250))
+    activate_kek_2(settings)
+
+    assert rotation.rewrap_batch(actor=TEST_ACTOR, batch_size=100) == 100
+
+    assert versions() == {"1": 150, "2": 100}
+    assert rotation.records_to_rewrap() == 150
+    assert_all_decrypt(cards)
+    [event] = rewrap_events()
+    assert event.details["count"] == 100
+    assert "KEK 1: 150 record(s) (configured)" in run("--status")
+
+    output = run("--no-progress", "--batch-size", "60")
+
+    assert "re-wrapped 150 record(s) under KEK version 2" in output
+    assert versions() == {"2": 250}
+    assert_all_decrypt(cards)
+    assert [event.details["count"] for event in rewrap_events()] == [100, 60, 60, 30]
+
+
+@pytest.mark.parametrize("crash", ["while-rewrapping", "while-auditing"])
+def test_a_batch_that_fails_halfway_changes_nothing(settings, vault, monkeypatch, crash):
+    cards = vault(range(120))
+    activate_kek_2(settings)
+    before = sealed_values()
+    calls = []
+
+    def killed(real):
+        def wrapper(*args, **kwargs):
+            calls.append(1)
+            if crash == "while-auditing" or len(calls) == 50:
+                raise RuntimeError("the process was killed")
+            return real(*args, **kwargs)
+
+        return wrapper
+
+    if crash == "while-rewrapping":
+        monkeypatch.setattr(crypto, "rewrap", killed(crypto.rewrap))
+    else:  # after the rows were updated, before the batch's audit event is written
+        monkeypatch.setattr(rotation, "audit_record", killed(rotation.audit_record))
+    with pytest.raises(RuntimeError):
+        rotation.rewrap_batch(actor=TEST_ACTOR, batch_size=100)
+    monkeypatch.undo()
+
+    assert len(calls) == (50 if crash == "while-rewrapping" else 1)
+    assert sealed_values() == before
+    assert versions() == {"1": 120}
+    assert rewrap_events() == []
+    assert_all_decrypt(cards)
+
+    assert "re-wrapped 120 record(s)" in run("--no-progress")
+    assert versions() == {"2": 120}
+    assert_all_decrypt(cards)
+
+
+def test_status_reports_a_kek_missing_from_the_keyring(settings, vault):
+    cards = vault(range(30))
+    before = sealed_values()
+    activate_kek_2(settings, keep_kek_1=False)
+
+    status = run("--status")
+    assert "KEK 1: 30 record(s) (MISSING FROM VAULT_KEYRING: these records cannot be decrypted)" in status
+    assert "KEK 2: 0 record(s) (active)" in status
+
+    # Rotation cannot unwrap those data keys: it stops and changes nothing.
+    with pytest.raises((crypto.DecryptionFailed, CommandError)):
+        run("--no-progress")
+    assert sealed_values() == before
+    assert rewrap_events() == []
+
+    # Putting KEK 1 back lets the rotation finish.
+    activate_kek_2(settings)
+    assert "re-wrapped 30 record(s)" in run("--no-progress")
+    assert_all_decrypt(cards)
+
+
+def test_redacted_records_are_not_counted_or_rewrapped(settings, vault, api):
+    cards = vault(range(3), through_api=3)
+    deleted = next(iter(cards))
+    assert api.delete(f"/payment_methods/{deleted}").status_code == 200
+    activate_kek_2(settings)
+
+    assert rotation.kek_versions_in_use() == {"1": 2}
+    assert "re-wrapped 2 record(s)" in run("--no-progress")
+    assert PaymentMethod.objects.get(pk=deleted).sealed_card == ""
+    assert versions() == {"": 1, "2": 2}
+
+
+def test_one_unreadable_record_does_not_stall_the_rotation(settings, vault):
+    cards = vault(range(40))
+    damaged = sorted(cards)[5]
+    # Damage the wrapped data key of the first batch's sixth record: nothing can unwrap it any more.
+    scheme, version, wrapped, ciphertext = PaymentMethod.objects.get(pk=damaged).sealed_card.split(".")
+    wrapped = ("B" if wrapped[0] == "A" else "A") + wrapped[1:]
+    PaymentMethod.objects.filter(pk=damaged).update(sealed_card=".".join([scheme, version, wrapped, ciphertext]))
+    activate_kek_2(settings)
+
+    with pytest.raises(CommandError, match=damaged):
+        run("--no-progress", "--batch-size", "10")
+    assert versions() == {"2": 39, "1": 1}
+    for row in PaymentMethod.objects.exclude(pk=damaged):
+        secret = crypto.open_sealed(row.sealed_card, merchant_id=row.merchant_id, record_id=row.id)
+        assert secret.number == cards[row.id] and row.kek_version == "2"

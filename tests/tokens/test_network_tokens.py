@@ -1,0 +1,355 @@
+"""Network tokenization end to end, against the simulator running as its own process on 127.0.0.1."""
+
+import logging
+import socket
+import time
+
+import pytest
+
+from audit.models import AuditEvent
+from core.card_numbers import luhn_valid
+from merchants import scopes
+from merchants.credential_cache import credential_cache
+from tests.helpers.api import VaultClient, assert_error
+from tests.helpers.customers import create_customer
+from tests.helpers.payment_methods import VISA, card_body, card_number
+from tests.helpers.tenants import issue_key, make_tenant
+from tests.helpers.token_service import SIM_API_KEY, WEBHOOK_SECRET, SimulatorProcess
+from tokens.models import PaymentMethod
+from tokens.network.protocol import SIGNATURE_HEADER, sign
+
+
+@pytest.fixture(scope="module")
+def simulator(tmp_path_factory):
+    process = SimulatorProcess(tmp_path_factory.mktemp("sim") / "tokens.sqlite3")
+    yield process
+    process.stop()
+
+
+@pytest.fixture(autouse=True)
+def token_settings(settings, simulator):
+    settings.VAULT_NT_URL = simulator.url
+    settings.VAULT_NT_API_KEY = SIM_API_KEY
+    settings.VAULT_NT_WEBHOOK_SECRET = WEBHOOK_SECRET
+    settings.VAULT_NT_TIMEOUT = 1.0
+    simulator.configure(fail_rate=0, latency_ms=0, malformed=False)
+    return settings
+
+
+@pytest.fixture
+def nt(db):
+    """A merchant whose profile has network tokenization on, with a plain key and a reveal key."""
+    tenant = make_tenant("Tokenizer")
+    tenant.profile.network_tokenization_enabled = True
+    tenant.profile.save()
+    api = VaultClient(tenant.key, tenant.profile.id)
+    revealer = VaultClient(issue_key(tenant, key_scopes=list(scopes.ALL_SCOPES)), tenant.profile.id)
+    customer = create_customer(api)
+    return tenant, api, revealer, customer
+
+
+def tokenized(api, customer_id, number=VISA, enable="Enable"):
+    body = card_body(customer_id, number)
+    body["network_tokenization"] = {"enable": enable}
+    response = api.post("/v2/payment-methods", body)
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
+def get_token(client, pm_id, spelling="short"):
+    if spelling == "short":
+        return client.post(f"/payment_methods/{pm_id}/get_token", {"token_type": "network_token"})
+    return client.request("GET", f"/v2/payment-methods/{pm_id}/get-token", {"token_type": "network_token"})
+
+
+def test_a_token_is_provisioned_on_create(nt, simulator):
+    _, api, revealer, customer = nt
+    pm = tokenized(api, customer["id"])
+    token = pm["network_token"]["payment_method_data"]
+    assert token["card_network"] == "Visa" and token["saved_to_locker"] is True
+    assert token["card_isin"] == "489537" and token["par"].startswith("V")
+    assert token["network_token_expiry_month"] and token["network_token_expiry_year"]
+    row = PaymentMethod.objects.get(pk=pm["id"])
+    assert row.network_token_status == "ACTIVE" and row.network_token_ref.startswith("tok_")
+    status, remote = simulator.call("GET", f"/v1/tokens/{row.network_token_ref}")
+    assert status == 200 and remote["status"] == "ACTIVE" and remote["token_last4"] == token["last4_digits"]
+    revealed = revealer.get(f"/payment_methods/{pm['id']}?fetch_raw_detail=true").json()["raw_payment_method_data"]
+    token_number = revealed["card_with_n_t"]["network_token_details"]["card_number"]
+    assert revealed["card_with_n_t"]["card_details"]["card_number"] == VISA
+    assert token_number != VISA and luhn_valid(token_number) and token_number.startswith("489537")
+
+
+@pytest.mark.parametrize("spelling", ["short", "v2"])
+def test_status_is_read_from_the_token_service(nt, spelling):
+    _, api, _, customer = nt
+    pm = tokenized(api, customer["id"])
+    path = (
+        f"/payment_methods/{pm['id']}/check_network_token_status"
+        if spelling == "short"
+        else f"/v2/payment-methods/{pm['id']}/check-network-token-status"
+    )
+    body = api.get(path).json()
+    assert body["type"] == "success_response" and body["status"] == "ACTIVE"
+    assert body["card_last_four"] == "4242" and body["payment_method_id"] == pm["id"]
+    assert body["token_last_four"] == pm["network_token"]["payment_method_data"]["last4_digits"]
+    assert body["customer_id"] == customer["id"]
+
+
+@pytest.mark.parametrize("spelling", ["short", "v2"])
+def test_get_token_gives_the_token_and_a_fresh_cryptogram(nt, spelling):
+    _, api, revealer, customer = nt
+    pm = tokenized(api, customer["id"])
+    first = get_token(revealer, pm["id"], spelling).json()
+    second = get_token(revealer, pm["id"], spelling).json()
+    details = first["token_details"]
+    assert first["payment_method_id"] == pm["id"] and first["token_type"] == "network_token"
+    assert details["network_token"] != VISA and luhn_valid(details["network_token"])
+    assert details["network_token"] == second["token_details"]["network_token"]
+    assert details["cryptogram"] != second["token_details"]["cryptogram"]
+    assert details["eci"] == "05"
+    events = AuditEvent.objects.filter(action="network_token.get", object_id=pm["id"])
+    assert [e.outcome for e in events] == ["success", "success"]
+
+
+def test_get_token_needs_the_reveal_scope_and_is_audited(nt):
+    _, api, _, customer = nt
+    pm = tokenized(api, customer["id"])
+    response = get_token(api, pm["id"])
+    assert_error(response, 403, "IR_22")
+    assert AuditEvent.objects.filter(action="network_token.get", outcome="denied").count() == 1
+
+
+def test_get_token_of_another_merchant_is_404(nt, other_tenant):
+    _, api, _, customer = nt
+    pm = tokenized(api, customer["id"])
+    other = VaultClient(issue_key(other_tenant, key_scopes=list(scopes.ALL_SCOPES)), other_tenant.profile.id)
+    assert_error(get_token(other, pm["id"]), 404, "HE_02")
+    assert_error(other.get(f"/payment_methods/{pm['id']}/check_network_token_status"), 404, "HE_02")
+
+
+def test_get_token_refusals(nt):
+    tenant, api, revealer, customer = nt
+    pm = tokenized(api, customer["id"])
+    plain = tokenized(api, customer["id"], card_number(3), enable="Skip")
+    assert plain["network_token"] is None
+    response = revealer.post(f"/payment_methods/{pm['id']}/get_token", {"token_type": "single_use_token"})
+    assert_error(response, 422, "IR_29")
+    assert_error(get_token(revealer, plain["id"]), 404, "IR_37")
+    assert_error(revealer.post(f"/payment_methods/{pm['id']}/get_token", {}), 400, "IR_04")
+    tenant.profile.network_tokenization_enabled = False
+    tenant.profile.save()
+    credential_cache.clear()  # profile changes reach a process within VAULT_API_KEY_CACHE_SECONDS
+    assert_error(get_token(revealer, pm["id"]), 422, "IR_29")
+
+
+def test_status_without_a_token_is_ir_07(nt):
+    _, api, _, customer = nt
+    plain = tokenized(api, customer["id"], enable="Skip")
+    assert_error(api.get(f"/payment_methods/{plain['id']}/check_network_token_status"), 400, "IR_07")
+
+
+def test_nothing_is_provisioned_when_the_profile_has_it_off(api, customer_for_api):
+    pm = tokenized(api, customer_for_api["id"])
+    assert pm["network_token"] is None
+    assert PaymentMethod.objects.get(pk=pm["id"]).network_token_ref is None
+
+
+@pytest.fixture
+def customer_for_api(api):
+    return create_customer(api)
+
+
+def test_every_token_of_one_card_has_the_same_par(nt):
+    _, api, _, customer = nt
+    other_customer = create_customer(api)
+    first = tokenized(api, customer["id"])["network_token"]["payment_method_data"]
+    second = tokenized(api, other_customer["id"])["network_token"]["payment_method_data"]
+    third = tokenized(api, customer["id"], card_number(11))["network_token"]["payment_method_data"]
+    assert first["par"] == second["par"] != third["par"]
+
+
+def test_deleting_the_payment_method_deletes_the_token(nt, simulator):
+    _, api, _, customer = nt
+    pm = tokenized(api, customer["id"])
+    ref = PaymentMethod.objects.get(pk=pm["id"]).network_token_ref
+    api.delete(f"/payment_methods/{pm['id']}")
+    assert simulator.call("GET", f"/v1/tokens/{ref}")[1]["status"] == "DELETED"
+    row = PaymentMethod.objects.get(pk=pm["id"])
+    assert row.network_token_status == "DELETED" and not row.network_token_delete_pending
+
+
+def test_a_failed_token_deletion_is_retried_by_the_sweep(nt, simulator, token_settings):
+    from django.core.management import call_command
+
+    _, api, _, customer = nt
+    pm = tokenized(api, customer["id"])
+    ref = PaymentMethod.objects.get(pk=pm["id"]).network_token_ref
+    simulator.configure(fail_rate=1.0)
+    assert api.delete(f"/payment_methods/{pm['id']}").status_code == 200
+    assert PaymentMethod.objects.get(pk=pm["id"]).network_token_delete_pending
+    simulator.configure(fail_rate=0)
+    assert simulator.call("GET", f"/v1/tokens/{ref}")[1]["status"] == "ACTIVE"
+    call_command("purge_expired", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    assert simulator.call("GET", f"/v1/tokens/{ref}")[1]["status"] == "DELETED"
+    assert not PaymentMethod.objects.get(pk=pm["id"]).network_token_delete_pending
+
+
+def test_deleting_a_customer_deletes_its_tokens(nt, simulator):
+    _, api, _, customer = nt
+    pm = tokenized(api, customer["id"])
+    ref = PaymentMethod.objects.get(pk=pm["id"]).network_token_ref
+    api.delete(f"/customers/{customer['id']}")
+    assert simulator.call("GET", f"/v1/tokens/{ref}")[1]["status"] == "DELETED"
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.mark.parametrize("mode", ["down", "slow", "malformed", "erroring"])
+def test_provisioning_failures_leave_a_card_without_token(nt, simulator, token_settings, mode, caplog):
+    _, api, _, customer = nt
+    if mode == "down":
+        token_settings.VAULT_NT_URL = f"http://127.0.0.1:{closed_port()}"
+    elif mode == "slow":
+        simulator.configure(latency_ms=3000)
+    elif mode == "malformed":
+        simulator.configure(malformed=True)
+    else:
+        simulator.configure(fail_rate=1.0)
+    started = time.monotonic()
+    pm = tokenized(api, customer["id"])
+    elapsed = time.monotonic() - started
+    assert pm["network_token"] is None
+    assert elapsed < token_settings.VAULT_NT_TIMEOUT + 1.0, elapsed
+    row = PaymentMethod.objects.get(pk=pm["id"])
+    assert row.network_token_ref is None and row.network_token_status is None
+    failure = AuditEvent.objects.get(action="network_token.provision", object_id=pm["id"])
+    assert failure.outcome == "failure"
+    assert VISA not in caplog.text and "network token not provisioned" in caplog.text
+
+
+def test_status_when_the_service_is_down_is_a_failure_response(nt, simulator):
+    _, api, _, customer = nt
+    pm = tokenized(api, customer["id"])
+    simulator.configure(fail_rate=1.0)
+    body = api.get(f"/payment_methods/{pm['id']}/check_network_token_status").json()
+    assert body == {"type": "failure_response", "error_message": "The token service is unavailable"}
+
+
+def test_get_token_when_the_service_is_down_is_503(nt, simulator):
+    _, api, revealer, customer = nt
+    pm = tokenized(api, customer["id"])
+    simulator.configure(fail_rate=1.0)
+    assert_error(get_token(revealer, pm["id"]), 503, "HE_00")
+
+
+@pytest.mark.parametrize(
+    ("card_bin", "eligible"), [("424242", True), ("555555", True), ("378282", True), ("620000", False)]
+)
+def test_eligibility_by_bin(nt, card_bin, eligible):
+    _, api, _, _ = nt
+    for path in ("/payment_methods/network_token_eligibility", "/v2/payment-methods/get-network-token-eligibility"):
+        response = api.get(f"{path}?card_bin={card_bin}")
+        assert response.json() == {"eligible_for_network_tokenization": eligible}
+
+
+def test_eligibility_refusals(nt, api):
+    _, nt_api, _, _ = nt
+    assert_error(api.get("/payment_methods/network_token_eligibility?card_bin=424242"), 400, "IR_19")
+    for query in ("card_bin=42", "card_bin=42424a", "", "card_bin=%D9%A4%D9%A4%D9%A4%D9%A4%D9%A4%D9%A4"):
+        assert_error(
+            nt_api.get(f"/payment_methods/network_token_eligibility?{query}"), 400, "IR_04" if not query else "IR_06"
+        )
+
+
+def test_token_numbers_and_cryptograms_stay_out_of_logs_and_plain_responses(nt, caplog):
+    caplog.set_level(logging.DEBUG)
+    _, api, revealer, customer = nt
+    pm = tokenized(api, customer["id"])
+    details = get_token(revealer, pm["id"]).json()["token_details"]
+    plain = [api.get(f"/payment_methods/{pm['id']}"), api.get(f"/customers/{customer['id']}/saved_payment_methods")]
+    for response in plain:
+        text = response.content.decode()
+        assert details["network_token"] not in text and details["cryptogram"] not in text
+    assert details["network_token"] not in caplog.text and details["cryptogram"] not in caplog.text
+    listed = plain[1].json()["customer_payment_methods"][0]
+    assert listed["network_tokenization"] == pm["network_token"]
+
+
+# --- the webhook -------------------------------------------------------------------------------
+
+
+def push(client, event: dict, secret: str = WEBHOOK_SECRET, timestamp: int | None = None, signed: bool = True):
+    import json
+
+    raw = json.dumps(event).encode()
+    headers = {SIGNATURE_HEADER: sign(raw, secret, timestamp)} if signed else {}
+    return client.client.post("/webhooks/token_service", raw, content_type="application/json", headers=headers)
+
+
+def test_a_signed_event_updates_the_token(nt):
+    _, api, _, customer = nt
+    pm = tokenized(api, customer["id"])
+    ref = PaymentMethod.objects.get(pk=pm["id"]).network_token_ref
+    event = {
+        "event_id": "evt_1",
+        "token_ref": ref,
+        "status": "ACTIVE",
+        "token_exp_month": "09",
+        "token_exp_year": "2031",
+    }
+    assert push(api, event).json() == {"received": True}
+    data = api.get(f"/payment_methods/{pm['id']}").json()["network_token"]["payment_method_data"]
+    assert (data["network_token_expiry_month"], data["network_token_expiry_year"]) == ("09", "2031")
+    assert push(api, {**event, "status": "SUSPENDED"}).status_code == 200
+    assert PaymentMethod.objects.get(pk=pm["id"]).network_token_status == "SUSPENDED"
+    assert AuditEvent.objects.filter(action="network_token.lifecycle", object_id=pm["id"]).count() == 2
+
+
+@pytest.mark.parametrize("forgery", ["unsigned", "wrong secret", "stale", "tampered"])
+def test_unsigned_or_forged_events_change_nothing(nt, forgery):
+    _, api, _, customer = nt
+    pm = tokenized(api, customer["id"])
+    before = PaymentMethod.objects.values().get(pk=pm["id"])
+    event = {"event_id": "evt_2", "token_ref": before["network_token_ref"], "status": "DELETED",
+             "token_exp_month": "01", "token_exp_year": "2030"}  # fmt: skip
+    if forgery == "unsigned":
+        response = push(api, event, signed=False)
+    elif forgery == "wrong secret":
+        response = push(api, event, secret="another-secret-0123456789abcdefghijkl")
+    elif forgery == "stale":
+        response = push(api, event, timestamp=int(time.time()) - 3600)
+    else:
+        import json
+
+        raw = json.dumps(event).encode()
+        header = sign(raw, WEBHOOK_SECRET)
+        response = api.client.post(
+            "/webhooks/token_service", raw.replace(b"DELETED", b"EXPIRED"), content_type="application/json",
+            headers={SIGNATURE_HEADER: header},
+        )  # fmt: skip
+    assert_error(response, 401, "IR_01")
+    assert PaymentMethod.objects.values().get(pk=pm["id"]) == before
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_simulator_pushes_a_suspension_to_the_live_vault(live_server, settings, tmp_path):
+    """The whole loop over HTTP: simulator → signed webhook → the vault served by a real server."""
+    process = SimulatorProcess(tmp_path / "tokens.sqlite3", webhook_url=f"{live_server.url}/webhooks/token_service")
+    try:
+        settings.VAULT_NT_URL = process.url
+        tenant = make_tenant("Live")
+        tenant.profile.network_tokenization_enabled = True
+        tenant.profile.save()
+        api = VaultClient(tenant.key, tenant.profile.id)
+        pm = tokenized(api, create_customer(api)["id"])
+        ref = PaymentMethod.objects.get(pk=pm["id"]).network_token_ref
+        status, answer = process.call("POST", f"/_sim/tokens/{ref}/events", {"event": "suspend"})
+        assert status == 200 and answer["webhook_status"] == 200
+        assert PaymentMethod.objects.get(pk=pm["id"]).network_token_status == "SUSPENDED"
+        assert api.get(f"/payment_methods/{pm['id']}/check_network_token_status").json()["status"] == "SUSPENDED"
+    finally:
+        process.stop()
