@@ -155,7 +155,8 @@ def test_unexpected_failures_are_500_json_without_details(api, monkeypatch, capl
     assert "RuntimeError" in caplog.text and response["X-Request-Id"] in caplog.text
 
 
-def test_database_outage_is_503(api, monkeypatch):
+def test_operational_error_maps_to_503(api, monkeypatch):
+    """The mapping alone; tests/operations/test_database_outage.py takes the database away for real."""
     from django.db import OperationalError
 
     from customers import selectors
