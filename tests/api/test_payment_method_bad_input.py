@@ -139,13 +139,13 @@ QUERY_CASES = [
 
 
 @pytest.mark.parametrize(("query", "status"), QUERY_CASES)
-def test_bad_retrieve_queries(api, query, status):
+def test_bad_retrieve_queries_are_400(api, query, status):
     created = create_payment_method(api, create_customer(api)["id"])
     assert_error(api.get(f"/payment_methods/{created['id']}?{query}"), status, "IR_06")
 
 
 @pytest.mark.parametrize("body", ['{"fetch_raw_detail": "true"}', '{"fetch_raw_detail": 1}', '{"other": true}', "["])
-def test_bad_retrieve_bodies(api, body):
+def test_bad_retrieve_bodies_are_400(api, body):
     created = create_payment_method(api, create_customer(api)["id"])
     assert_error(api.post(f"/payment_methods/{created['id']}", raw=body), 400, "IR_06")
 

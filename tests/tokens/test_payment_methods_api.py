@@ -1,10 +1,12 @@
 """The payment-methods API through the HTTP client: vault, retrieve, reveal, update, delete, list."""
 
 import re
+import threading
 from datetime import timedelta
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
 from django.utils import timezone
 
 from api.customers.views import CustomerViewSet
@@ -15,7 +17,7 @@ from tests.helpers.api import VaultClient, assert_error
 from tests.helpers.customers import create_customer
 from tests.helpers.payment_methods import VISA, card_body, card_number, create_payment_method
 from tests.helpers.routes import path_for, spellings
-from tests.helpers.tenants import issue_key
+from tests.helpers.tenants import issue_key, make_tenant
 from tests.helpers.upstream import assert_matches_upstream
 from tokens.models import PaymentMethod
 
@@ -298,3 +300,29 @@ def test_every_act_is_audited(api, revealer, customer):
         ("payment_method.update", "success"),
         ("payment_method.delete", "success"),
     ]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_creates_of_one_card_yield_one_payment_method():
+    tenant = make_tenant("Racer")
+    api = VaultClient(tenant.key, tenant.profile.id)
+    customer = create_customer(api)
+    body = card_body(customer["id"], card_number(42))
+    results: list[tuple[int, str]] = []
+    barrier = threading.Barrier(20)
+
+    def create():
+        client = VaultClient(tenant.key, tenant.profile.id)
+        barrier.wait()
+        response = client.post("/payment_methods", body)
+        results.append((response.status_code, response.json().get("id", "")))
+        connection.close()
+
+    threads = [threading.Thread(target=create) for _ in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert [status for status, _ in results] == [200] * 20
+    assert len({pm_id for _, pm_id in results}) == 1
+    assert PaymentMethod.objects.filter(customer_id=customer["id"]).count() == 1
