@@ -1,4 +1,4 @@
-"""A corpus of bad input for the customers routes and the request pipeline.
+"""A corpus of bad bodies and queries for the customers routes and the request pipeline.
 
 Each case asserts the status, the code, a JSON answer, that nothing was stored and that no
 submitted digits were echoed back.
@@ -222,28 +222,7 @@ CASES = [
         400,
         "IR_04",
     ),
-    ("SQL in the path id", "GET", "/customers/' OR '1'='1", "", "application/json", 400, "IR_06"),
-    (
-        "NUL in the path id",
-        "GET",
-        "/customers/01_cus_%00aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
-        "",
-        "application/json",
-        400,
-        "IR_06",
-    ),
-    ("path id too long", "GET", "/customers/01_cus_" + "a" * 80, "", "application/json", 400, "IR_06"),
-    (
-        "path id with a bad cell",
-        "GET",
-        "/customers/001_cus_0190000000007000800000000000dead",
-        "",
-        "application/json",
-        400,
-        "IR_06",
-    ),
-    ("traversal in the path id", "DELETE", "/customers/..%2f..%2fetc%2fpasswd", "", "application/json", 404, "IR_02"),
-    ("dots in the path id", "GET", "/customers/..", "", "application/json", 400, "IR_06"),
+    # Malformed ids in the path: tests/helpers/route_cases.py (PathIdCases), on every route.
     ("limit zero", "GET", "/customers?limit=0", "", "application/json", 400, "IR_06"),
     ("negative offset", "GET", "/customers?offset=-1", "", "application/json", 400, "IR_06"),
     ("non-numeric limit", "GET", "/customers?limit=ten", "", "application/json", 400, "IR_06"),

@@ -28,7 +28,7 @@ def test_not_ready_without_a_usable_keyring(db, monkeypatch):
     assert response.json()["error"]["code"] == "HE_00"
 
 
-def test_not_ready_without_a_database(db, monkeypatch):
+def test_not_ready_when_the_database_check_fails(db, monkeypatch):
     class Unreachable:
         def cursor(self):
             raise OperationalError("connection refused")

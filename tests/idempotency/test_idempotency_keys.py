@@ -45,13 +45,13 @@ def test_the_same_key_with_another_body_is_422(api):
     assert Customer.objects.count() == 1
 
 
-def test_keys_are_scoped_per_merchant(api, other_api):
+def test_one_key_sent_by_two_merchants_creates_for_each(api, other_api):
     assert post(api, "/customers", CUSTOMER_BODY, "shared").status_code == 200
     assert post(other_api, "/customers", CUSTOMER_BODY, "shared").status_code == 200
     assert Customer.objects.count() == 2
 
 
-def test_failures_are_not_kept(api):
+def test_a_refused_request_is_not_kept_and_its_key_may_be_retried(api):
     assert_error(post(api, "/customers", {"name": "x"}, "retry-me"), 400, "IR_04")
     assert post(api, "/customers", CUSTOMER_BODY, "retry-me").status_code == 200
     assert not IdempotencyRecord.objects.filter(response_status__isnull=True).exists()
@@ -73,7 +73,7 @@ def test_a_request_abandoned_in_flight_is_taken_over(api, settings):
     assert post(api, "/customers", CUSTOMER_BODY, "orphan").status_code == 200
 
 
-def test_an_expired_key_runs_again(api, settings):
+def test_a_key_older_than_a_day_runs_the_request_again(api, settings):
     post(api, "/customers", CUSTOMER_BODY, "old")
     IdempotencyRecord.objects.filter(key="old").update(created_at=timezone.now() - timedelta(hours=25))
     assert post(api, "/customers", CUSTOMER_BODY, "old").status_code == 200
@@ -81,7 +81,7 @@ def test_an_expired_key_runs_again(api, settings):
 
 
 @pytest.mark.parametrize("key", ["", "x" * 256, "spaces are not allowed", "ключ"])
-def test_malformed_keys_are_400(api, key):
+def test_malformed_idempotency_keys_are_400(api, key):
     if key == "ключ":
         response = api.client.post(
             "/customers", json.dumps(CUSTOMER_BODY), content_type="application/json",

@@ -33,7 +33,7 @@ def test_create_merchant_json_gives_a_working_key():
 
 
 @pytest.mark.django_db
-def test_create_merchant_with_options():
+def test_create_merchant_applies_profile_name_tokenization_and_scopes():
     data = json.loads(
         run(
             "create_merchant",
@@ -66,7 +66,7 @@ def test_unknown_scope_is_refused():
 
 
 @pytest.mark.django_db
-def test_create_profile_and_api_key_then_revoke():
+def test_created_profile_and_key_work_and_revoking_the_key_spares_the_first():
     merchant = json.loads(run("create_merchant", "Acme", "--json"))
     profile = json.loads(run("create_profile", merchant["merchant_id"], "--name", "app", "--json"))
     assert profile["merchant_id"] == merchant["merchant_id"] and profile["profile_id"].startswith("pro_")

@@ -3,18 +3,13 @@
 import json
 import logging
 import re
-import threading
 
-import pytest
 from django.apps import apps
 from django.db import connection
 
 from core.card_numbers import contains_card_number
-from tests.helpers.api import VaultClient
 from tests.helpers.customers import create_customer
 from tests.helpers.payment_methods import card_body, card_number
-from tests.helpers.tenants import make_tenant
-from tokens.models import PaymentMethod
 
 # Long hex runs are ids, fingerprints and request ids; random hex may hold a digit run by chance.
 _HEX_TOKEN = re.compile(r"[0-9a-f]{32,}")
@@ -62,29 +57,3 @@ def test_the_database_holds_ciphertext_only(api):
         cursor.execute("SELECT sealed_card FROM tokens_paymentmethod")
         (sealed,) = cursor.fetchone()
     assert sealed.startswith("v1.1.") and card_number(7) not in sealed
-
-
-@pytest.mark.django_db(transaction=True)
-def test_concurrent_creates_of_one_card_yield_one_payment_method():
-    tenant = make_tenant("Racer")
-    api = VaultClient(tenant.key, tenant.profile.id)
-    customer = create_customer(api)
-    body = card_body(customer["id"], card_number(42))
-    results: list[tuple[int, str]] = []
-    barrier = threading.Barrier(20)
-
-    def create():
-        client = VaultClient(tenant.key, tenant.profile.id)
-        barrier.wait()
-        response = client.post("/payment_methods", body)
-        results.append((response.status_code, response.json().get("id", "")))
-        connection.close()
-
-    threads = [threading.Thread(target=create) for _ in range(20)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert [status for status, _ in results] == [200] * 20
-    assert len({pm_id for _, pm_id in results}) == 1
-    assert PaymentMethod.objects.filter(customer_id=customer["id"]).count() == 1

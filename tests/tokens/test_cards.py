@@ -285,7 +285,7 @@ def test_expiry_refuses_years_of_other_lengths_or_characters(year):
         ("12", "99", False),
     ],
 )
-def test_expiry_window(month, year, accepted):
+def test_expiry_window_examples(month, year, accepted):
     if accepted:
         assert cards.expiry(month, year, today=TODAY)[1] == (2000 + int(year) if len(year) == 2 else int(year))
     else:
@@ -464,7 +464,7 @@ def test_mask_examples():
 
 @PROPERTY
 @given(card_numbers())
-def test_isin_and_last4(number):
+def test_isin_is_the_first_six_digits_and_last4_the_last_four(number):
     assert cards.isin(number) == number[:6] and len(cards.isin(number)) == 6
     assert cards.last4(number) == number[-4:] and len(cards.last4(number)) == 4
 

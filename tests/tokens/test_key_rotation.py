@@ -147,7 +147,7 @@ def payload(sealed: str) -> str:
     return sealed.split(".")[3]
 
 
-def test_rotating_1000_records_from_kek_1_to_kek_2(settings, vault, reveal_api):
+def test_rotation_rewraps_1000_records_under_kek_2_and_every_card_stays_readable(settings, vault, reveal_api):
     old = vault(range(1000), through_api=5)
     assert versions() == {"1": 1000}
 

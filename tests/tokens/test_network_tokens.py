@@ -127,7 +127,7 @@ def test_get_token_of_another_merchant_is_404(nt, other_tenant):
     assert_error(other.get(f"/payment_methods/{pm['id']}/check_network_token_status"), 404, "HE_02")
 
 
-def test_get_token_refusals(nt):
+def test_get_token_refuses_other_types_untokenized_cards_and_disabled_profiles(nt):
     tenant, api, revealer, customer = nt
     pm = tokenized(api, customer["id"])
     plain = tokenized(api, customer["id"], card_number(3), enable="Skip")
@@ -256,7 +256,7 @@ def test_eligibility_by_bin(nt, card_bin, eligible):
         assert response.json() == {"eligible_for_network_tokenization": eligible}
 
 
-def test_eligibility_refusals(nt, api):
+def test_eligibility_refuses_disabled_profiles_and_malformed_bins(nt, api):
     _, nt_api, _, _ = nt
     assert_error(api.get("/payment_methods/network_token_eligibility?card_bin=424242"), 400, "IR_19")
     for query in ("card_bin=42", "card_bin=42424a", "", "card_bin=%D9%A4%D9%A4%D9%A4%D9%A4%D9%A4%D9%A4"):

@@ -1,18 +1,23 @@
 """The payment-methods API through the HTTP client: vault, retrieve, reveal, update, delete, list."""
 
 import re
+import threading
 from datetime import timedelta
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
 from django.utils import timezone
 
+from api.customers.views import CustomerViewSet
+from api.payment_methods.views import PaymentMethodViewSet
 from audit.models import AuditEvent
 from merchants import scopes
 from tests.helpers.api import VaultClient, assert_error
 from tests.helpers.customers import create_customer
 from tests.helpers.payment_methods import VISA, card_body, card_number, create_payment_method
-from tests.helpers.tenants import issue_key
+from tests.helpers.routes import path_for, spellings
+from tests.helpers.tenants import issue_key, make_tenant
 from tests.helpers.upstream import assert_matches_upstream
 from tokens.models import PaymentMethod
 
@@ -25,19 +30,6 @@ MASKED_CARD_KEYS = {
     "issuer_country", "last4_digits", "expiry_month", "expiry_year", "card_holder_name", "card_fingerprint",
     "nick_name", "card_network", "card_isin", "card_issuer", "card_type", "saved_to_locker",
 }  # fmt: skip
-CREATE_ROUTES = {"short": "/payment_methods", "v1": "/v1/payment-methods", "v2": "/v2/payment-methods"}
-ITEM_ROUTES = {"short": "/payment_methods/{id}", "v1": "/v1/payment-methods/{id}", "v2": "/v2/payment-methods/{id}"}
-UPDATE_ROUTES = {
-    "short": "/payment_methods/{id}/update_saved_payment_method",
-    "v1": "/v1/payment-methods/{id}/update-saved-payment-method",
-    "v2": "/v2/payment-methods/{id}/update-saved-payment-method",
-}
-LIST_ROUTES = {
-    "short": "/customers/{id}/saved_payment_methods",
-    "v1": "/v1/customers/{id}/saved-payment-methods",
-    "v2": "/v2/customers/{id}/saved-payment-methods",
-}
-SPELLINGS = tuple(CREATE_ROUTES)
 
 
 @pytest.fixture
@@ -50,12 +42,12 @@ def revealer(tenant):
     return VaultClient(issue_key(tenant, key_scopes=list(scopes.ALL_SCOPES)), tenant.profile.id)
 
 
-@pytest.mark.parametrize("spelling", SPELLINGS)
+@pytest.mark.parametrize("spelling", spellings())
 def test_create_answers_the_masked_card(api, tenant, customer, spelling):
     body = card_body(customer["id"], card_cvc="123", nick_name="work card", card_issuing_country="US")
     body["billing"] = {"address": {"city": "Lisbon", "country": "PT"}, "email": "ada@example.com"}
     body["metadata"] = {"order": "A-1"}
-    response = api.post(CREATE_ROUTES[spelling], body)
+    response = api.post(path_for(PaymentMethodViewSet, "create", spelling), body)
     assert response.status_code == 200, response.content
     pm = response.json()
     assert set(pm) == RESPONSE_KEYS
@@ -93,10 +85,10 @@ def test_the_network_is_detected_or_taken_as_given(api, customer):
     assert amex["payment_method_data"]["card"]["last4_digits"] == "0005"
 
 
-@pytest.mark.parametrize("spelling", SPELLINGS)
+@pytest.mark.parametrize("spelling", spellings())
 def test_retrieve_answers_what_create_answered(api, customer, spelling):
     created = create_payment_method(api, customer["id"])
-    response = api.get(ITEM_ROUTES[spelling].format(id=created["id"]))
+    response = api.get(path_for(PaymentMethodViewSet, "retrieve", spelling, "GET", payment_method_id=created["id"]))
     assert response.status_code == 200 and response.json() == created
 
 
@@ -173,11 +165,11 @@ def test_no_reveal_without_an_audit_record(revealer, customer, monkeypatch):
     assert VISA not in response.content.decode()
 
 
-@pytest.mark.parametrize("spelling", SPELLINGS)
+@pytest.mark.parametrize("spelling", spellings())
 @pytest.mark.parametrize("method", ["PUT", "PATCH"])
 def test_update_changes_names_and_acknowledgement(api, customer, spelling, method):
     created = create_payment_method(api, customer["id"])
-    path = UPDATE_ROUTES[spelling].format(id=created["id"])
+    path = path_for(PaymentMethodViewSet, "update", spelling, method, payment_method_id=created["id"])
     body = {"payment_method_data": {"card": {"card_holder_name": "A. King", "nick_name": "main", "card_cvc": "999"}},
             "network_transaction_id": "123456789012345", "acknowledgement_status": "authenticated"}  # fmt: skip
     updated = api.request(method, path, body).json()
@@ -201,29 +193,29 @@ def test_a_failed_acknowledgement_hides_the_payment_method(api, customer):
     assert api.get(f"/payment_methods/{created['id']}").status_code == 200
 
 
-@pytest.mark.parametrize("spelling", SPELLINGS)
+@pytest.mark.parametrize("spelling", spellings())
 def test_delete_destroys_the_card_data(api, customer, spelling):
     created = create_payment_method(api, customer["id"])
-    path = ITEM_ROUTES[spelling].format(id=created["id"])
+    path = path_for(PaymentMethodViewSet, "destroy", spelling, payment_method_id=created["id"])
     response = api.delete(path)
     assert response.status_code == 200 and response.json() == {"id": created["id"]}
     row = PaymentMethod.objects.get(pk=created["id"])
     assert row.status == "redacted" and row.sealed_card == "" and row.kek_version == "" and row.card_fingerprint is None
     assert_error(api.delete(path), 400, "IR_11")
     assert_error(api.get(path), 404, "HE_02")
-    assert_error(
-        api.put(UPDATE_ROUTES[spelling].format(id=created["id"]), {"network_transaction_id": "1"}), 422, "IR_06"
-    )
+    update = path_for(PaymentMethodViewSet, "update", spelling, "PUT", payment_method_id=created["id"])
+    assert_error(api.put(update, {"network_transaction_id": "1"}), 422, "IR_06")
     # The same card can be vaulted again, as a new payment method.
     assert create_payment_method(api, customer["id"])["id"] != created["id"]
 
 
-@pytest.mark.parametrize("spelling", SPELLINGS)
+@pytest.mark.parametrize("spelling", spellings())
 def test_saved_list_shows_the_customers_cards_newest_first(api, customer, spelling):
     ids = [create_payment_method(api, customer["id"], card_number(i))["id"] for i in range(3)]
     create_payment_method(api, create_customer(api)["id"], card_number(9))
     api.put(f"/customers/{customer['id']}", {"default_payment_method_id": ids[1]})
-    listed = api.get(LIST_ROUTES[spelling].format(id=customer["id"])).json()["customer_payment_methods"]
+    saved = path_for(CustomerViewSet, "saved_payment_methods", spelling, customer_id=customer["id"])
+    listed = api.get(saved).json()["customer_payment_methods"]
     assert [item["id"] for item in listed] == ids[::-1]
     assert [item["is_default"] for item in listed] == [False, True, False]
     first = listed[0]
@@ -231,7 +223,7 @@ def test_saved_list_shows_the_customers_cards_newest_first(api, customer, spelli
         first["requires_cvv"] is True and first["recurring_enabled"] is None and first["network_tokenization"] is None
     )
     assert set(first["payment_method_data"]["card"]) == MASKED_CARD_KEYS
-    page = api.get(LIST_ROUTES[spelling].format(id=customer["id"]) + "?offset=1&limit=1&include_new=true").json()
+    page = api.get(f"{saved}?offset=1&limit=1&include_new=true").json()
     assert [item["id"] for item in page["customer_payment_methods"]] == [ids[1]]
 
 
@@ -308,3 +300,29 @@ def test_every_act_is_audited(api, revealer, customer):
         ("payment_method.update", "success"),
         ("payment_method.delete", "success"),
     ]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_creates_of_one_card_yield_one_payment_method():
+    tenant = make_tenant("Racer")
+    api = VaultClient(tenant.key, tenant.profile.id)
+    customer = create_customer(api)
+    body = card_body(customer["id"], card_number(42))
+    results: list[tuple[int, str]] = []
+    barrier = threading.Barrier(20)
+
+    def create():
+        client = VaultClient(tenant.key, tenant.profile.id)
+        barrier.wait()
+        response = client.post("/payment_methods", body)
+        results.append((response.status_code, response.json().get("id", "")))
+        connection.close()
+
+    threads = [threading.Thread(target=create) for _ in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert [status for status, _ in results] == [200] * 20
+    assert len({pm_id for _, pm_id in results}) == 1
+    assert PaymentMethod.objects.filter(customer_id=customer["id"]).count() == 1
