@@ -1,7 +1,8 @@
 """Call a registry route as its owner would: ids filled in, a valid body and query where it takes one.
 
-A check that expects a refusal sends the request the owner would have had answered, so the refusal
-can only come from what the check changed (the key, the profile, the merchant, the id).
+A check that expects a refusal sends the request its owner gets past every check with (see
+test_the_owner_gets_past_every_check), so the refusal can only come from what the check changed:
+the key, the profile, the merchant or the id.
 """
 
 from dataclasses import dataclass

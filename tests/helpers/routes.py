@@ -55,10 +55,11 @@ def _spelling(template: str) -> str:
 
 
 def _walk(patterns, prefix: str = ""):
-    """Yield (path template, parameter names, URL pattern) for every pattern, includes resolved."""
+    """Yield (path template, URL pattern) for every pattern, with included URLconfs walked."""
     for pattern in patterns:
-        # normalize() turns a pattern's regex into "customers/%(customer_id)s" and its parameter names.
-        ((fragment, parameters),) = normalize(pattern.pattern.regex.pattern)
+        # normalize() turns a pattern's regex into "customers/%(customer_id)s" and its parameter names;
+        # of the forms an optional group gives, the last is the fullest.
+        fragment, parameters = normalize(pattern.pattern.regex.pattern)[-1]
         template = prefix + fragment % {name: f"{{{name}}}" for name in parameters}
         if isinstance(pattern, URLResolver):
             yield from _walk(pattern.url_patterns, template)
