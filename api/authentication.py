@@ -36,13 +36,17 @@ class ApiPrincipal:
 
 
 def extract_api_key(meta: dict) -> str | None:
-    """Return the key sent in either header form; two different keys in one request → 400."""
+    """Return the key sent in either header form; two different keys, or a repeated `api-key`
+    header, → 400."""
     found: set[str] = set()
     for part in meta.get("HTTP_AUTHORIZATION", "").split(","):
         name, sep, value = part.strip().partition("=")
         if sep and name.strip().lower() == "api-key" and value.strip():
             found.add(value.strip())
     header_key = meta.get("HTTP_API_KEY", "").strip()
+    # Servers join a repeated header with commas; a key never contains one.
+    if "," in header_key:
+        raise errors.InvalidRequest("The api-key header was sent more than once")
     if header_key:
         found.add(header_key)
     if len(found) > 1:

@@ -144,7 +144,8 @@ class AlreadyRedacted(VaultError):
 
 class DuplicateCustomer(VaultError):
     code = "IR_12"
-    message = "Customer with the given `merchant_reference_id` already exists"
+    # Upstream's own words, which its clients assert: it calls the reference `customer_id` here.
+    message = "Customer with the given `customer_id` already exists"
 
 
 class DependencyUnavailable(VaultError):

@@ -10,7 +10,7 @@ from django.core.handlers.wsgi import LimitedStream
 from django.http import HttpRequest, HttpResponse
 
 from core import errors
-from core.card_numbers import contains_card_number
+from core.card_numbers import may_hold_card_number
 from core.ids import API_KEY_PREFIX
 from core.responses import error_response
 
@@ -24,7 +24,7 @@ def _request_id(supplied: str) -> str:
     if (
         _CLIENT_REQUEST_ID.fullmatch(supplied)
         and not supplied.startswith(API_KEY_PREFIX)
-        and not contains_card_number(supplied)
+        and not may_hold_card_number(supplied)
     ):
         return supplied
     return uuid.uuid4().hex

@@ -42,3 +42,8 @@ DOCUMENT_TYPES = tuple(VALIDATORS)
 
 def document_valid(document_type: str, number: str) -> bool:
     return VALIDATORS[document_type](number)
+
+
+def document_is_checked_and_valid(document_type: str, number: str) -> bool:
+    """A document whose type has a check (not `other`) and whose number passes it."""
+    return document_type != "other" and document_valid(document_type, number)

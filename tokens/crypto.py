@@ -28,6 +28,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.views.decorators.debug import sensitive_variables
 
+from core.card_numbers import detect_network
 from tokens import cards
 from tokens.keys import UnknownKeyVersion, key_provider
 
@@ -58,7 +59,7 @@ class CardSecret:
     @property
     def network(self) -> str | None:
         """The network whose IIN range holds the number, or None."""
-        return cards.detect_network(self.number)
+        return detect_network(self.number)
 
     @property
     def masked(self) -> str:

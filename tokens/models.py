@@ -65,6 +65,8 @@ class PaymentMethod(models.Model):
     billing = models.JSONField(null=True, blank=True)
     metadata = models.JSONField(null=True, blank=True)
     network_transaction_id = models.CharField(max_length=255, null=True, blank=True)
+    # Processors' tokens for this card (upstream's ConnectorTokenDetails), one per connector id.
+    connector_tokens = models.JSONField(null=True, blank=True)
     acknowledgement_status = models.CharField(max_length=16, null=True, blank=True)
     created = models.DateTimeField(default=timezone.now)
     last_used_at = models.DateTimeField(null=True, blank=True)

@@ -29,6 +29,8 @@ from tokens.network.services import (
 )
 from tokens.selectors import payment_method_duplicate, payment_method_get, payment_method_lookup
 
+CONNECTOR_TOKENS_MAX = 20
+
 
 def _audit(actor: Actor, action: AuditAction, payment_method: PaymentMethod, **kwargs: Any) -> None:
     audit_record(
@@ -141,13 +143,17 @@ def _revault(*, actor: Actor, payment_method: PaymentMethod, card: dict[str, Any
 @sensitive_variables("secret")
 def payment_method_reveal(
     *, actor: Actor, merchant: Merchant, payment_method_id: str, allowed: bool
-) -> tuple[PaymentMethod, CardSecret]:
-    """Decrypt a card for a caller with the reveal scope. Every attempt is audited; no audit, no card."""
+) -> tuple[PaymentMethod, CardSecret | None]:
+    """Decrypt a card for a caller with the reveal scope. Every attempt is audited; no audit, no card.
+
+    A caller without the scope gets the payment method and no card (None), as upstream answers a
+    merchant not configured for raw data; the attempt is audited as denied.
+    """
     payment_method = payment_method_get(merchant=merchant, payment_method_id=payment_method_id)
     if not allowed:
         with transaction.atomic():
             _audit(actor, AuditAction.PAYMENT_METHOD_REVEAL, payment_method, outcome=AuditEvent.Outcome.DENIED)
-        raise errors.ScopeMissing("Access forbidden: revealing card data needs the payment_methods:reveal scope")
+        return payment_method, None
     try:
         secret = crypto.open_sealed(payment_method.sealed_card, merchant_id=merchant.id, record_id=payment_method.id)
     except crypto.DecryptionFailed:
@@ -162,7 +168,8 @@ def payment_method_reveal(
 def payment_method_update(
     *, actor: Actor, merchant: Merchant, payment_method_id: str, data: dict[str, Any]
 ) -> PaymentMethod:
-    """Change the holder name, nickname, network transaction id or acknowledgement of a payment method."""
+    """Change the holder name, nickname, network transaction id, a processor's token or the
+    acknowledgement of a payment method."""
     with transaction.atomic():
         payment_method = payment_method_lookup(merchant=merchant, payment_method_id=payment_method_id, for_update=True)
         if payment_method.status == PaymentMethod.Status.REDACTED:
@@ -170,6 +177,8 @@ def payment_method_update(
         changes = dict(data.get("payment_method_data", {}).get("card", {}))
         if "network_transaction_id" in data:
             changes["network_transaction_id"] = data["network_transaction_id"]
+        if data.get("connector_token_details"):
+            changes["connector_tokens"] = _with_connector_token(payment_method, data["connector_token_details"])
         if "acknowledgement_status" in data:
             changes["acknowledgement_status"] = data["acknowledgement_status"]
             changes["status"] = (
@@ -182,6 +191,16 @@ def payment_method_update(
         payment_method.save(update_fields=[*changes, "updated_at"])
         _audit(actor, AuditAction.PAYMENT_METHOD_UPDATE, payment_method, details={"fields": sorted(changes)})
     return payment_method
+
+
+def _with_connector_token(payment_method: PaymentMethod, details: dict[str, Any]) -> list[dict[str, Any]]:
+    """The payment method's processor tokens with *details* added, or replacing that connector's."""
+    tokens = [
+        token for token in payment_method.connector_tokens or [] if token["connector_id"] != details["connector_id"]
+    ]
+    if len(tokens) >= CONNECTOR_TOKENS_MAX:
+        raise errors.UnprocessableRequest(f"A payment method holds at most {CONNECTOR_TOKENS_MAX} connector tokens")
+    return [*tokens, details]
 
 
 def _redact(payment_method: PaymentMethod) -> None:

@@ -10,18 +10,23 @@ from api.fields import (
     EmailField,
     IsoMsDateTimeField,
     MetadataField,
+    PhoneCountryCodeField,
+    PhoneNumberField,
     RegexField,
     StrictSerializer,
     TextField,
 )
-from customers.documents import DOCUMENT_TYPES
+from core.card_numbers import contains_card_number
+from customers.documents import DOCUMENT_TYPES, document_is_checked_and_valid
 
 REFERENCE_ID_RE = re.compile(r"\A[A-Za-z0-9_-]{1,64}\Z", re.ASCII)
 
 
 class DocumentDetailsSerializer(StrictSerializer):
     document_type = serializers.ChoiceField(choices=DOCUMENT_TYPES)
-    document_number = TextField(max_length=255)
+    # Screened in validate(): a number that checks out as its declared type is that document, even
+    # where its digits would also pass for a card (a CNPJ, a 12-digit PSN).
+    document_number = TextField(max_length=255, screen_card_numbers=False)
 
     def validate(self, attrs):
         # A partial update of the customer must still send a whole document.
@@ -29,6 +34,11 @@ class DocumentDetailsSerializer(StrictSerializer):
         if missing:
             raise serializers.ValidationError(
                 {name: [serializers.ErrorDetail("This field is required.", code="required")] for name in missing}
+            )
+        number = attrs["document_number"]
+        if not document_is_checked_and_valid(attrs["document_type"], number) and contains_card_number(number):
+            raise serializers.ValidationError(
+                {"document_number": [serializers.ErrorDetail("Must not hold a card number.", code="card_number")]}
             )
         return attrs
 
@@ -38,9 +48,8 @@ class CustomerFieldsSerializer(StrictSerializer):
 
     name = TextField(max_length=255)
     email = EmailField(max_length=255)
-    # Phone numbers run up to 15 digits (E.164) and may pass the Luhn check by chance.
-    phone = TextField(max_length=255, required=False, allow_null=True, screen_card_numbers=False)
-    phone_country_code = TextField(max_length=255, required=False, allow_null=True, screen_card_numbers=False)
+    phone = PhoneNumberField(max_length=255, required=False, allow_null=True)
+    phone_country_code = PhoneCountryCodeField(max_length=255, required=False, allow_null=True)
     description = TextField(max_length=255, required=False, allow_null=True)
     default_billing_address = AddressDetailsSerializer(required=False, allow_null=True)
     default_shipping_address = AddressDetailsSerializer(required=False, allow_null=True)

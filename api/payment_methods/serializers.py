@@ -11,11 +11,14 @@ from rest_framework import serializers
 
 from api.fields import (
     COUNTRY_CODES,
+    CURRENCY_CODES,
     AddressDetailsSerializer,
     AsciiIntegerField,
     EmailField,
     IsoMsDateTimeField,
     MetadataField,
+    PhoneCountryCodeField,
+    PhoneNumberField,
     RegexField,
     StrictSerializer,
     TextField,
@@ -36,7 +39,9 @@ class CardNumberField(TextField):
     """Parse a card number into a CardSecret; the digits are never part of an error."""
 
     def __init__(self, **kwargs):
-        super().__init__(screen_card_numbers=False, **kwargs)
+        # Not trimmed: only ASCII spaces are taken out of a number (tokens/cards.py), never tabs,
+        # newlines or other Unicode spaces around it.
+        super().__init__(screen_card_numbers=False, trim_whitespace=False, **kwargs)
 
     @sensitive_variables("data", "raw")
     def to_internal_value(self, data):
@@ -90,8 +95,8 @@ class NetworkTokenizationSerializer(StrictSerializer):
 
 
 class PhoneSerializer(StrictSerializer):
-    number = TextField(max_length=255, required=False, allow_null=True, screen_card_numbers=False)
-    country_code = TextField(max_length=255, required=False, allow_null=True, screen_card_numbers=False)
+    number = PhoneNumberField(max_length=255, required=False, allow_null=True)
+    country_code = PhoneCountryCodeField(max_length=255, required=False, allow_null=True)
 
 
 class BillingSerializer(StrictSerializer):
@@ -119,6 +124,12 @@ class PaymentMethodCreateSerializer(StrictSerializer):
     def validate(self, attrs):
         if attrs["storage_type"] == PaymentMethod.StorageType.PERSISTENT and not attrs.get("customer_id"):
             raise _rule_error("customer_id", "required", "required for persistent storage")
+        # Upstream's saved-payment-methods list requires a subtype on every item: a card must say
+        # whether it is credit or debit, here or as the card's card_type.
+        if not attrs.get("payment_method_subtype") and not attrs["payment_method_data"]["card"].get("card_type"):
+            raise _rule_error(
+                "payment_method_subtype", "required", "required unless payment_method_data.card.card_type is given"
+            )
         return attrs
 
 
@@ -138,10 +149,34 @@ class PaymentMethodDataUpdateSerializer(StrictSerializer):
     card = CardUpdateSerializer()
 
 
+CONNECTOR_ID_RE = r"\A[A-Za-z0-9_-]{1,64}\Z"
+
+
+class ConnectorTokenDetailsSerializer(StrictSerializer):
+    """Upstream's v2 ConnectorTokenDetails: a processor's token for this card, kept per connector id."""
+
+    connector_id = RegexField(CONNECTOR_ID_RE, help_text="The merchant connector account id (`mca_…`).")
+    token_type = serializers.ChoiceField(choices=["single_use", "multi_use"])
+    status = serializers.ChoiceField(choices=["active", "inactive"])
+    connector_token_request_reference_id = TextField(max_length=255, required=False, allow_null=True)
+    original_payment_authorized_amount = AsciiIntegerField(min_value=0, required=False, allow_null=True)
+    original_payment_authorized_currency = serializers.ChoiceField(
+        choices=CURRENCY_CODES, required=False, allow_null=True
+    )
+    metadata = MetadataField()
+    connector_customer_id = TextField(max_length=255, required=False, allow_null=True)
+    token = TextField(max_length=1024)
+
+    def validate(self, attrs):
+        return {name: attrs.get(name) for name in self.fields}
+
+
 class PaymentMethodUpdateSerializer(StrictSerializer):
     payment_method_data = PaymentMethodDataUpdateSerializer(required=False)
-    # A network's transaction id is a long digit string by design.
-    network_transaction_id = TextField(max_length=255, required=False, allow_null=True, screen_card_numbers=False)
+    connector_token_details = ConnectorTokenDetailsSerializer(required=False)
+    # A network's transaction id is a digit string by design (Visa's has 15 digits); one that is also a
+    # card number of the network its digits name is refused like any other free text.
+    network_transaction_id = TextField(max_length=255, required=False, allow_null=True)
     acknowledgement_status = serializers.ChoiceField(choices=["authenticated", "failed"], required=False)
 
 
@@ -268,6 +303,22 @@ def _raw_card(payment_method, number: str, exp_month: str | None, exp_year: str 
     }
 
 
+class ConnectorTokenSerializer(serializers.Serializer):
+    connector_id = serializers.CharField()
+    token_type = serializers.CharField()
+    status = serializers.CharField()
+    connector_token_request_reference_id = serializers.CharField(allow_null=True)
+    original_payment_authorized_amount = serializers.IntegerField(allow_null=True)
+    original_payment_authorized_currency = serializers.CharField(allow_null=True)
+    metadata = serializers.JSONField(allow_null=True)
+    connector_customer_id = serializers.CharField(allow_null=True)
+    token = serializers.CharField()
+
+
+def has_active_connector_token(payment_method) -> bool:
+    return any(token.get("status") == "active" for token in payment_method.connector_tokens or [])
+
+
 class PaymentMethodSerializer(serializers.Serializer):
     id = serializers.CharField()
     merchant_id = serializers.CharField()
@@ -290,9 +341,9 @@ class PaymentMethodSerializer(serializers.Serializer):
     def get_recurring_enabled(self, payment_method) -> bool:
         return False
 
-    @extend_schema_field(OpenApiTypes.OBJECT)
-    def get_connector_tokens(self, payment_method) -> None:
-        return None
+    @extend_schema_field(ConnectorTokenSerializer(many=True, allow_null=True))
+    def get_connector_tokens(self, payment_method):
+        return payment_method.connector_tokens or None
 
     @extend_schema_field(NetworkTokenSerializer(allow_null=True))
     def get_network_token(self, payment_method):
@@ -329,7 +380,7 @@ class SavedPaymentMethodSerializer(serializers.Serializer):
     id = serializers.CharField()
     customer_id = serializers.CharField(allow_null=True)
     payment_method_type = serializers.CharField()
-    payment_method_subtype = serializers.CharField(allow_null=True)
+    payment_method_subtype = serializers.CharField()
     recurring_enabled = serializers.SerializerMethodField()
     payment_method_data = MaskedCardDataSerializer(source="*")
     created = IsoMsDateTimeField()
@@ -342,8 +393,9 @@ class SavedPaymentMethodSerializer(serializers.Serializer):
     network_transaction_id = serializers.CharField(allow_null=True)
 
     @extend_schema_field(OpenApiTypes.BOOL)
-    def get_recurring_enabled(self, payment_method) -> None:
-        return None
+    def get_recurring_enabled(self, payment_method) -> bool | None:
+        # As upstream: true when a processor holds an active token for the card, else null.
+        return has_active_connector_token(payment_method) or None
 
     def get_requires_cvv(self, payment_method) -> bool:
         return True
@@ -355,9 +407,9 @@ class SavedPaymentMethodSerializer(serializers.Serializer):
     def get_network_tokenization(self, payment_method):
         return network_token_view(payment_method)
 
-    @extend_schema_field(OpenApiTypes.OBJECT)
-    def get_connector_tokens(self, payment_method) -> None:
-        return None
+    @extend_schema_field(ConnectorTokenSerializer(many=True, allow_null=True))
+    def get_connector_tokens(self, payment_method):
+        return payment_method.connector_tokens or None
 
 
 class SavedPaymentMethodsSerializer(serializers.Serializer):

@@ -8,7 +8,7 @@ import pytest
 from audit.models import AuditEvent
 from tests.helpers.api import assert_error
 from tests.helpers.customers import create_customer
-from tests.helpers.payment_methods import VISA, card_body, create_payment_method
+from tests.helpers.payment_methods import CONNECTOR_TOKEN, VISA, card_body, create_payment_method
 from tokens.models import PaymentMethod
 
 BAD_LUHN = VISA[:-1] + "3"
@@ -55,6 +55,18 @@ CREATE_CASES = [
     ("20 digits", with_card(card_number=VISA + "4242"), 400, "IR_06"),
     ("letters in the number", with_card(card_number="4242abcd42424242"), 400, "IR_06"),
     ("dashes in the number", with_card(card_number="4242-4242-4242-4242"), 400, "IR_06"),
+    ("tab around the number", with_card(card_number=f"\t{VISA}"), 400, "IR_06"),
+    ("newline after the number", with_card(card_number=f"{VISA}\n"), 400, "IR_06"),
+    ("no-break space around the number", with_card(card_number=f"\u00a0{VISA}\u00a0"), 400, "IR_06"),
+    ("ideographic space before the number", with_card(card_number=f"\u3000{VISA}"), 400, "IR_06"),
+    ("all-zero IIN", with_card(card_number="0000000000000000"), 400, "IR_06"),
+    ("neither subtype nor card type", changed(payment_method_subtype=...), 400, "IR_04"),
+    ("card number in the billing phone", changed(billing={"phone": {"number": "4222 2222 22222"}}), 400, "IR_06"),
+    ("card number as the billing phone", changed(billing={"phone": {"number": "+378282246310005"}}), 400, "IR_06"),
+    ("billing phone of 16 digits", changed(billing={"phone": {"number": "1234567890123456"}}), 400, "IR_06"),
+    ("billing phone with letters", changed(billing={"phone": {"number": "555-CALL-NOW"}}), 400, "IR_06"),
+    ("long billing country code", changed(billing={"phone": {"country_code": "+12345"}}), 400, "IR_06"),
+    ("card number as billing country code", changed(billing={"phone": {"country_code": VISA}}), 400, "IR_06"),
     ("Arabic-Indic digits", with_card(card_number=ARABIC_INDIC), 400, "IR_06"),
     ("full-width digits", with_card(card_number=FULL_WIDTH), 400, "IR_06"),
     ("number as a JSON number", with_card(card_number=int(VISA)), 400, "IR_06"),
@@ -117,7 +129,38 @@ UPDATE_CASES = [
     ("bad acknowledgement", {"acknowledgement_status": "maybe"}, 400, "IR_06"),
     ("bad CVC in update", {"payment_method_data": {"card": {"card_cvc": "1"}}}, 400, "IR_16"),
     ("card number as holder", {"payment_method_data": {"card": {"card_holder_name": VISA}}}, 400, "IR_06"),
-    ("connector tokens", {"connector_token_details": {"token": "x"}}, 400, "IR_06"),
+    ("connector token without its connector", {"connector_token_details": {"token": "x"}}, 400, "IR_04"),
+    (
+        "connector token of an unknown type",
+        {"connector_token_details": {**CONNECTOR_TOKEN, "token_type": "x"}},
+        400,
+        "IR_06",
+    ),
+    (
+        "connector token in an unknown currency",
+        {"connector_token_details": {**CONNECTOR_TOKEN, "original_payment_authorized_currency": "XXX"}},
+        400,
+        "IR_06",
+    ),
+    (
+        "connector token amount as text",
+        {"connector_token_details": {**CONNECTOR_TOKEN, "original_payment_authorized_amount": "1.5"}},
+        400,
+        "IR_06",
+    ),
+    (
+        "connector token that is a card number",
+        {"connector_token_details": {**CONNECTOR_TOKEN, "token": VISA}},
+        400,
+        "IR_06",
+    ),
+    (
+        "connector token with an unknown field",
+        {"connector_token_details": {**CONNECTOR_TOKEN, "extra": 1}},
+        400,
+        "IR_06",
+    ),
+    ("network transaction id that is a card number", {"network_transaction_id": VISA}, 400, "IR_06"),
 ]
 
 

@@ -3,6 +3,18 @@
 from core.card_numbers import luhn_complete
 
 VISA = "4242424242424242"
+# A processor's token for a card, as upstream's ConnectorTokenDetails carries it on update.
+CONNECTOR_TOKEN = {
+    "connector_id": "mca_5apGeP94tMts6rg3U3kR",
+    "token_type": "multi_use",
+    "status": "active",
+    "connector_token_request_reference_id": "ref_8412",
+    "original_payment_authorized_amount": 1299,
+    "original_payment_authorized_currency": "EUR",
+    "metadata": {"network": "visa"},
+    "connector_customer_id": "cus_Pq3rX",
+    "token": "pm_1Q2w3E4r5T6y7U8i",
+}
 
 
 def card_number(index: int, prefix: str = "4", length: int = 16) -> str:

@@ -45,7 +45,7 @@ def test_a_hundred_cards_leave_no_number_in_clear(api, caplog):
         assert not any(number in body for number in numbers)
         assert not any(f'"{cvc}"' in body for cvc in cvcs)
         card = response.json()["payment_method_data"]["card"]
-        assert len(card["card_isin"]) == 6 and len(card["last4_digits"]) == 4
+        assert len(card["card_isin"]) + len(card["last4_digits"]) <= 8 and len(card["last4_digits"]) == 4
     assert not contains_card_number(without_hex)
     assert not contains_card_number(_HEX_TOKEN.sub("", caplog.text))
 

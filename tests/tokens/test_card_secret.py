@@ -5,8 +5,8 @@ from tokens.crypto import CardSecret
 
 def test_a_card_secret_answers_isin_last4_network_and_masked():
     secret = CardSecret("4111111111111111")
-    assert (secret.isin, secret.last4, secret.network) == ("411111", "1111", "Visa")
-    assert secret.masked == "411111******1111"
+    assert (secret.isin, secret.last4, secret.network) == ("4111", "1111", "Visa")
+    assert secret.masked == "4111********1111"
     assert CardSecret("5555555555554444").network == "Mastercard"
     assert CardSecret("9999999999999995").network is None
 

@@ -67,7 +67,7 @@ def test_a_token_is_provisioned_on_create(nt, simulator):
     pm = tokenized(api, customer["id"])
     token = pm["network_token"]["payment_method_data"]
     assert token["card_network"] == "Visa" and token["saved_to_locker"] is True
-    assert token["card_isin"] == "489537" and token["par"].startswith("V")
+    assert token["card_isin"] == "4895" and token["par"].startswith("V")
     assert token["network_token_expiry_month"] and token["network_token_expiry_year"]
     row = PaymentMethod.objects.get(pk=pm["id"])
     assert row.network_token_status == "ACTIVE" and row.network_token_ref.startswith("tok_")

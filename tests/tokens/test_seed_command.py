@@ -12,7 +12,7 @@ from core.card_numbers import luhn_valid
 from customers.models import Customer
 from merchants.models import Merchant
 from tests.helpers.customers import create_customer
-from tokens import crypto
+from tokens import cards, crypto
 from tokens.models import PaymentMethod
 
 
@@ -28,7 +28,7 @@ def assert_sound(payment_method: PaymentMethod) -> str:
     )
     number = secret.number
     assert luhn_valid(number) and len(number) == 16
-    assert payment_method.card_isin == number[:6]
+    assert payment_method.card_isin == cards.isin(number)
     assert payment_method.last4_digits == number[-4:]
     assert payment_method.card_network == "Visa"
     assert payment_method.kek_version == payment_method.sealed_card.split(".")[1]

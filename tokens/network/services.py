@@ -17,6 +17,7 @@ from audit.actors import Actor
 from audit.models import AuditEvent
 from audit.services import audit_record
 from core import errors
+from core.card_numbers import detect_network
 from merchants.models import Merchant, Profile
 from tokens import cards, crypto
 from tokens.crypto import CardSecret
@@ -167,7 +168,7 @@ def network_token_get(
 def network_token_eligible(*, profile: Profile, card_bin: str) -> bool:
     if not profile.network_tokenization_enabled:
         raise errors.NotSupported(reason="network tokenization is not enabled for this profile")
-    return token_service() is not None and cards.detect_network(card_bin) in SUPPORTED_NETWORKS
+    return token_service() is not None and detect_network(card_bin) in SUPPORTED_NETWORKS
 
 
 def network_tokens_delete_at_provider(payment_methods: list[PaymentMethod]) -> int:

@@ -27,7 +27,7 @@ import uuid
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from core.card_numbers import luhn_complete
+from core.card_numbers import detect_network, luhn_complete
 from tokens import cards
 from tokens.network.protocol import SIGNATURE_HEADER, sign
 
@@ -245,7 +245,7 @@ class SimulatorHandler(BaseHTTPRequestHandler):
     def _provision(self, body: dict) -> None:
         number = cards.normalise_number(str(body["card_number"]))
         month, year = cards.expiry(str(body["exp_month"]), str(body["exp_year"]))
-        network = cards.detect_network(number)
+        network = detect_network(number)
         if network not in TOKEN_BINS:
             return self._error(422, "not_eligible", "card network not supported")
         digest, par = self.store.par_for(number)
