@@ -17,62 +17,10 @@ from core.card_numbers import (
     may_hold_card_number,
     network_lengths,
 )
+from tests.helpers.card_numbers import TEST_CARDS, grouped, spellings
 
 PROPERTY = hypothesis_settings(max_examples=300, deadline=None, database=None)
 DIGITS = "0123456789"
-
-# Published test cards of every network the vault recognises, with the network each belongs to.
-TEST_CARDS = {
-    "4111111111111111": "Visa",
-    "4242424242424242": "Visa",
-    "4012888888881881": "Visa",
-    "4222222222222": "Visa",
-    "4000056655665556": "Visa",
-    "4917610000000000003": "Visa",
-    "5555555555554444": "Mastercard",
-    "5105105105105100": "Mastercard",
-    "2223003122003222": "Mastercard",
-    "5200828282828210": "Mastercard",
-    "378282246310005": "AmericanExpress",
-    "371449635398431": "AmericanExpress",
-    "378734493671000": "AmericanExpress",
-    "6011111111111117": "Discover",
-    "6011000990139424": "Discover",
-    "6445644564456445": "Discover",
-    "3530111333300000": "JCB",
-    "3566002020360505": "JCB",
-    "30569309025904": "DinersClub",
-    "38520000023237": "DinersClub",
-    "36227206271667": "DinersClub",
-    "3056930009020004": "DinersClub",
-    "6200000000000005": "UnionPay",
-    "6205500000000000004": "UnionPay",
-    "6250941006528599": "UnionPay",
-    "8171999927660000": "UnionPay",
-    "6759649826438453": "Maestro",
-    "5018000000000009": "Maestro",
-    "6304000000000000": "Maestro",
-    "501800000009": "Maestro",
-    "675964982643844": "Maestro",
-    "6521500000000006": "RuPay",
-    "6074000000000008": "RuPay",
-    "5085000000000007": "RuPay",
-}
-
-
-def grouped(number: str, separator: str, size: int = 4) -> str:
-    return separator.join(number[i : i + size] for i in range(0, len(number), size))
-
-
-def spellings(number: str) -> list[str]:
-    """The ways people write a card number: bare, in fours by spaces or dashes, in 4-6-5 for Amex."""
-    return [
-        number,
-        grouped(number, " "),
-        grouped(number, "-"),
-        grouped(number, "."),
-        f"{number[:4]} {number[4:10]} {number[10:]}",
-    ]
 
 
 @pytest.mark.parametrize(("number", "network"), TEST_CARDS.items())

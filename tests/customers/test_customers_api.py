@@ -164,7 +164,9 @@ def test_list_only_shows_the_merchants_own_customers(api, other_api):
 def test_duplicate_reference_id_is_ir_12(api, other_api):
     create_customer(api, merchant_reference_id="dup")
     before = Customer.objects.count()
-    assert_error(api.post("/customers", {**CUSTOMER_BODY, "merchant_reference_id": "dup"}), 400, "IR_12")
+    body = assert_error(api.post("/customers", {**CUSTOMER_BODY, "merchant_reference_id": "dup"}), 400, "IR_12")
+    # Word for word as upstream, whose own clients assert it.
+    assert body["error"]["message"] == "Customer with the given `customer_id` already exists"
     assert Customer.objects.count() == before
     # Unique per merchant: another merchant may use the same reference.
     create_customer(other_api, merchant_reference_id="dup")

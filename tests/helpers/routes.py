@@ -86,6 +86,8 @@ def api_routes() -> tuple[Route, ...]:
         if not (isinstance(viewset, type) and issubclass(viewset, VaultViewSet) and actions):
             continue
         for method, action in actions.items():
+            if method == "head":
+                continue  # DRF adds HEAD to a GET route's actions once the route has served a request
             routes.append(
                 Route(
                     viewset=viewset,
