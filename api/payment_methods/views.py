@@ -29,7 +29,10 @@ FETCH_RAW = OpenApiParameter(
     "fetch_raw_detail",
     type=bool,
     required=False,
-    description="Return the full card in `raw_payment_method_data`; needs the payment_methods:reveal scope.",
+    description=(
+        "Return the full card in `raw_payment_method_data` to keys with the payment_methods:reveal scope;"
+        " for other keys it stays null (the attempt is audited as denied)."
+    ),
 )
 
 
