@@ -6,11 +6,13 @@ test_customer_routes.py and test_payment_method_routes.py.
 
 from audit.actors import Actor
 from merchants import scopes
-from merchants.services import api_key_revoke
+from merchants.services import api_key_revoke, profile_create
 from tests.helpers.api import VaultClient, assert_error
 from tests.helpers.customers import CUSTOMER_BODY, create_customer
+from tests.helpers.payment_methods import create_payment_method
 from tests.helpers.state import stored_counts
-from tests.helpers.tenants import issue_key
+from tests.helpers.tenants import TEST_ACTOR, issue_key
+from tokens.models import PaymentMethod
 
 
 def test_read_only_key_reads_but_cannot_write(tenant, api):
@@ -54,3 +56,17 @@ def test_revocation_takes_effect_on_the_next_request(tenant, api):
     assert api.get("/customers").status_code == 200
     api_key_revoke(actor=Actor(kind="operator", id="t"), api_key=tenant.api_key)
     assert_error(api.get("/customers"), 401, "IR_01")
+
+
+def test_profiles_of_one_merchant_share_its_customers_and_cards(tenant, api):
+    # The documented decision, as upstream's v2: data belongs to the merchant; the profile is recorded.
+    second = profile_create(actor=TEST_ACTOR, merchant=tenant.merchant, name="second brand")
+    customer = create_customer(api)
+    card = create_payment_method(api, customer["id"])
+    other_profile = VaultClient(tenant.key, second.id)
+    assert other_profile.get(f"/payment_methods/{card['id']}").json() == card
+    assert other_profile.get(f"/v2/customers/{customer['id']}").json() == customer
+    listed = other_profile.get(f"/customers/{customer['id']}/saved_payment_methods").json()
+    assert [item["id"] for item in listed["customer_payment_methods"]] == [card["id"]]
+    assert PaymentMethod.objects.get(pk=card["id"]).profile_id == tenant.profile.id
+    assert other_profile.delete(f"/payment_methods/{card['id']}").status_code == 200
