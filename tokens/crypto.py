@@ -49,7 +49,7 @@ class CardSecret:
 
     @property
     def isin(self) -> str:
-        """The first six digits (the BIN), which PCI DSS permits to show beside the last four."""
+        """The leading digits that may show beside the last four: never more than half the number."""
         return cards.isin(self.number)
 
     @property

@@ -71,7 +71,7 @@ class PaymentMethodAdmin(AuditedReadOnlyModelAdmin):
 
     @admin.display(description="card")
     def masked_card(self, obj):
-        # The first six and last four: the most PCI DSS 3.4.1 allows a page to show.
+        # The stored leading digits and the last four: never more than half of the number (tokens/cards.py).
         return format_html('<span style="white-space:nowrap">{} •••• {}</span>', obj.card_isin, obj.last4_digits)
 
     @admin.display(description="last 4", ordering="last4_digits")
