@@ -29,3 +29,18 @@ def customer_list(
     if merchant_reference_id is not None:
         queryset = queryset.filter(merchant_reference_id=merchant_reference_id)
     return list(queryset.order_by("-id")[offset : offset + limit])
+
+
+def customer_get_by_reference(*, merchant: Merchant, merchant_reference_id: str) -> Customer:
+    """Return the merchant's live customer with this reference id, or 404.
+
+    A redacted customer gave its reference up (another may take it), so it is not found by it.
+    """
+    customer = (
+        Customer.objects.for_merchant(merchant)
+        .filter(merchant_reference_id=merchant_reference_id, status=Customer.Status.ACTIVE)
+        .first()
+    )
+    if customer is None:
+        raise errors.NotFound("Customer does not exist in our records")
+    return customer

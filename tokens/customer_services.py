@@ -15,8 +15,9 @@ from customers import services as customer_services
 from customers.models import Customer
 from customers.selectors import customer_get
 from merchants.models import Merchant
+from tokens.models import PaymentMethod
 from tokens.network.services import network_tokens_delete_at_provider
-from tokens.selectors import payment_method_get
+from tokens.selectors import payment_method_get, payment_method_lookup
 from tokens.services import payment_methods_delete_for_customer
 
 
@@ -49,3 +50,26 @@ def customer_delete(*, actor: Actor, merchant: Merchant, customer_id: str) -> Cu
     # Outside the transaction: the token service is slow compared to the database.
     network_tokens_delete_at_provider(tokens_to_delete)
     return customer
+
+
+def customer_set_default_payment_method(
+    *, actor: Actor, merchant: Merchant, customer_id: str, payment_method_id: str
+) -> tuple[Customer, PaymentMethod]:
+    """Make one of the customer's active payment methods its default, as upstream's set-default.
+
+    Another merchant's payment method is 404 like a missing one; another customer's, one that is not
+    active, or the default already → 400 IR_16 with upstream's messages.
+    """
+    with transaction.atomic():
+        customer = customer_get(merchant=merchant, customer_id=customer_id, for_update=True)
+        payment_method = payment_method_lookup(merchant=merchant, payment_method_id=payment_method_id)
+        if payment_method.customer_id != customer.id:
+            raise errors.PreconditionFailed("The payment_method_id is not valid")
+        if payment_method.status != PaymentMethod.Status.ACTIVE:
+            raise errors.PreconditionFailed("The payment_method is not active")
+        if customer.default_payment_method_id == payment_method.id:
+            raise errors.PreconditionFailed("Payment Method is already set as default")
+        customer = customer_services.customer_update(
+            actor=actor, customer=customer, data={"default_payment_method_id": payment_method.id}
+        )
+    return customer, payment_method

@@ -63,3 +63,8 @@ def payment_method_by_token_ref(*, token_ref: str, for_update: bool = False) -> 
     if for_update:
         queryset = queryset.select_for_update()
     return queryset.first()
+
+
+def payment_methods_count(*, merchant: Merchant) -> int:
+    """How many active, unexpired payment methods the merchant holds: one COUNT query."""
+    return PaymentMethod.objects.for_merchant(merchant).filter(_live(), status=PaymentMethod.Status.ACTIVE).count()

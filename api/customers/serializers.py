@@ -102,3 +102,24 @@ class CustomerDeleteSerializer(serializers.Serializer):
     customer_deleted = serializers.BooleanField()
     address_deleted = serializers.BooleanField()
     payment_methods_deleted = serializers.BooleanField()
+
+
+class ReferencePathSerializer(StrictSerializer):
+    """The reference id in a path: the format of `merchant_reference_id`, and no card number."""
+
+    merchant_reference_id = RegexField(REFERENCE_ID_RE)
+
+
+class EmptyBodySerializer(StrictSerializer):
+    """A route that takes no body: any field is refused as unknown."""
+
+
+class DefaultPaymentMethodSerializer(serializers.Serializer):
+    default_payment_method_id = serializers.CharField()
+    customer_id = serializers.CharField()
+    payment_method_type = serializers.CharField()
+    payment_method_subtype = serializers.CharField(allow_null=True)
+
+
+class TotalPaymentMethodsSerializer(serializers.Serializer):
+    total_count = serializers.IntegerField()

@@ -10,6 +10,10 @@ from api.customers.serializers import (
     CustomerListQuerySerializer,
     CustomerSerializer,
     CustomerUpdateSerializer,
+    DefaultPaymentMethodSerializer,
+    EmptyBodySerializer,
+    ReferencePathSerializer,
+    TotalPaymentMethodsSerializer,
 )
 from api.idempotency import idempotent
 from api.payment_methods.serializers import SavedListQuerySerializer, SavedPaymentMethodsSerializer
@@ -18,7 +22,7 @@ from api.viewsets import VaultViewSet
 from customers import selectors, services
 from merchants import scopes
 from tokens import customer_services
-from tokens.selectors import payment_methods_of_customer
+from tokens.selectors import payment_methods_count, payment_methods_of_customer
 
 
 @extend_schema_view(
@@ -53,6 +57,9 @@ class CustomerViewSet(VaultViewSet):
         "update": scopes.CUSTOMERS_WRITE,
         "destroy": scopes.CUSTOMERS_WRITE,
         "saved_payment_methods": scopes.PAYMENT_METHODS_READ,
+        "retrieve_by_reference": scopes.CUSTOMERS_READ,
+        "set_default_payment_method": scopes.CUSTOMERS_WRITE,
+        "total_payment_methods": scopes.PAYMENT_METHODS_READ,
     }
 
     @idempotent
@@ -120,3 +127,44 @@ class CustomerViewSet(VaultViewSet):
         return Response(
             SavedPaymentMethodsSerializer({"customer_payment_methods": payment_methods}, context=context).data
         )
+
+    @extend_schema(
+        summary="Retrieve a customer by its merchant reference id",
+        responses={200: CustomerSerializer, **error_responses(404)},
+    )
+    def retrieve_by_reference(self, request, merchant_reference_id: str):
+        path = ReferencePathSerializer(data={"merchant_reference_id": merchant_reference_id})
+        path.is_valid(raise_exception=True)
+        customer = selectors.customer_get_by_reference(merchant=self.merchant, **path.validated_data)
+        return Response(CustomerSerializer(customer).data)
+
+    @extend_schema(
+        summary="Make one of the customer's payment methods its default",
+        request=None,
+        responses={200: DefaultPaymentMethodSerializer, **error_responses(404)},
+        tags=["payment methods"],
+    )
+    def set_default_payment_method(self, request, customer_id: str, payment_method_id: str):
+        EmptyBodySerializer(data=request.data or {}).is_valid(raise_exception=True)
+        customer, payment_method = customer_services.customer_set_default_payment_method(
+            actor=self.actor, merchant=self.merchant, customer_id=customer_id, payment_method_id=payment_method_id
+        )
+        return Response(
+            DefaultPaymentMethodSerializer(
+                {
+                    "default_payment_method_id": customer.default_payment_method_id,
+                    "customer_id": customer.id,
+                    "payment_method_type": payment_method.payment_method_type,
+                    "payment_method_subtype": payment_method.payment_method_subtype,
+                }
+            ).data
+        )
+
+    @extend_schema(
+        summary="Count the merchant's active payment methods",
+        responses={200: TotalPaymentMethodsSerializer, **error_responses()},
+        tags=["payment methods"],
+    )
+    def total_payment_methods(self, request):
+        EmptyBodySerializer(data=request.query_params).is_valid(raise_exception=True)
+        return Response({"total_count": payment_methods_count(merchant=self.merchant)})

@@ -19,6 +19,9 @@ SCOPES = {
     (CustomerViewSet, "update"): scopes.CUSTOMERS_WRITE,
     (CustomerViewSet, "destroy"): scopes.CUSTOMERS_WRITE,
     (CustomerViewSet, "saved_payment_methods"): scopes.PAYMENT_METHODS_READ,
+    (CustomerViewSet, "retrieve_by_reference"): scopes.CUSTOMERS_READ,
+    (CustomerViewSet, "set_default_payment_method"): scopes.CUSTOMERS_WRITE,
+    (CustomerViewSet, "total_payment_methods"): scopes.PAYMENT_METHODS_READ,
     (PaymentMethodViewSet, "create"): scopes.PAYMENT_METHODS_WRITE,
     (PaymentMethodViewSet, "retrieve"): scopes.PAYMENT_METHODS_READ,
     (PaymentMethodViewSet, "update"): scopes.PAYMENT_METHODS_WRITE,
@@ -49,10 +52,13 @@ def test_every_action_needs_its_scope():
     assert declared == SCOPES
 
 
-def test_every_id_in_a_path_is_a_customer_or_payment_method_id():
+def test_every_id_in_a_path_is_a_customer_payment_method_or_reference_id():
+    # The route cases fill these in (tests/helpers/route_requests.py); a new kind needs a value there.
     for route in api_routes():
         assert set(route.parameters) <= set(ID_PARAMETERS), route
-        assert len(route.parameters) <= 1, route
+        assert len(route.parameters) == len(set(route.parameters)), route
+    two_ids = {route.action for route in api_routes() if len(route.parameters) == 2}
+    assert two_ids == {"set_default_payment_method"}
 
 
 def test_every_url_is_an_api_route_or_a_known_public_one():
@@ -76,3 +82,13 @@ def test_the_registry_knows_upstreams_spellings(api):
     saved = route_for(CustomerViewSet, "saved_payment_methods", "v2")
     assert saved.path(customer_id=ids.customer_id) == f"/v2/customers/{ids.customer_id}/saved-payment-methods"
     assert api.get(saved.path(customer_id=ids.customer_id)).status_code == 200
+    assert route_for(CustomerViewSet, "retrieve_by_reference", "v2").template == (
+        "/v2/customers/reference/{merchant_reference_id}"
+    )
+    assert route_for(CustomerViewSet, "total_payment_methods", "v1").template == "/v1/customers/total-payment-methods"
+    assert route_for(CustomerViewSet, "set_default_payment_method", "v2").template == (
+        "/v2/customers/{customer_id}/payment-methods/{payment_method_id}/default"
+    )
+    assert route_for(CustomerViewSet, "set_default_payment_method", SHORT).template == (
+        "/customers/{customer_id}/payment_methods/{payment_method_id}/default"
+    )

@@ -28,7 +28,7 @@ from merchants.services import api_key_revoke
 from tests.helpers.api import VaultClient, assert_error
 from tests.helpers.payment_methods import VISA
 from tests.helpers.route_requests import UNKNOWN_IDS, Ids, call, own_objects
-from tests.helpers.routes import Route, routes_of
+from tests.helpers.routes import MERCHANT_REFERENCE_ID, Route, routes_of
 from tests.helpers.state import stored_rows
 from tests.helpers.tenants import TEST_ACTOR, Tenant, issue_key
 
@@ -176,17 +176,25 @@ MALFORMED_IDS = {
     "short NUL": "01_pm_%00",
     "too long": "01_cus_" + "a" * 80,
     "no cell": "a" * 80,
-    "three-character cell": "001_cus_0190000000007000800000000000dead",
     "dots": "..",
     "card number": VISA,
+    "grouped card number": "4242-4242-4242-4242",
 }
+# Malformed as a vault id, though a merchant's reference may look like that.
+MALFORMED_GLOBAL_IDS = {"three-character cell": "001_cus_0190000000007000800000000000dead"}
+MALFORMED_REFERENCES = {"space": "a%20b", "65 characters": "r" * 65, "plus": "a+b"}
+
+
+def malformed_ids(route: Route) -> dict[str, str]:
+    extra = MALFORMED_REFERENCES if MERCHANT_REFERENCE_ID in route.parameters else MALFORMED_GLOBAL_IDS
+    return {**MALFORMED_IDS, **extra}
 
 
 class PathIdCases(RouteCases):
     @on_routes(takes_an_id)
     def test_a_malformed_id_is_400_and_not_echoed(self, route, api, owned):
         before = stored_rows()
-        for case, malformed in MALFORMED_IDS.items():
+        for case, malformed in malformed_ids(route).items():
             response = call(api, route, owned, path_ids=dict.fromkeys(route.parameters, malformed))
             assert response.status_code == 400, case
             assert_error(response, 400, "IR_06")

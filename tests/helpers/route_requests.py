@@ -11,22 +11,30 @@ from api.customers.views import CustomerViewSet
 from api.payment_methods.views import PaymentMethodViewSet
 from tests.helpers.customers import CUSTOMER_BODY, create_customer
 from tests.helpers.payment_methods import card_body, create_payment_method
-from tests.helpers.routes import CUSTOMER_ID, PAYMENT_METHOD_ID, Route
+from tests.helpers.routes import CUSTOMER_ID, MERCHANT_REFERENCE_ID, PAYMENT_METHOD_ID, Route
+
+OWNED_REFERENCE = "owned"
 
 
 @dataclass(frozen=True)
 class Ids:
     customer_id: str
     payment_method_id: str
+    merchant_reference_id: str = OWNED_REFERENCE
 
     def by_parameter(self) -> dict[str, str]:
-        return {CUSTOMER_ID: self.customer_id, PAYMENT_METHOD_ID: self.payment_method_id}
+        return {
+            CUSTOMER_ID: self.customer_id,
+            PAYMENT_METHOD_ID: self.payment_method_id,
+            MERCHANT_REFERENCE_ID: self.merchant_reference_id,
+        }
 
 
 # Well-formed ids that no merchant holds.
 UNKNOWN_IDS = Ids(
     customer_id="01_cus_0190000000007000800000000000dead",
     payment_method_id="01_pm_0190000000007000800000000000beef",
+    merchant_reference_id="nobody-holds-this-reference",
 )
 
 _BODIES = {
@@ -44,7 +52,7 @@ _QUERIES = {
 
 def own_objects(api) -> Ids:
     """A customer with one payment method, created by *api*'s merchant."""
-    customer = create_customer(api, merchant_reference_id="owned")
+    customer = create_customer(api, merchant_reference_id=OWNED_REFERENCE)
     return Ids(customer_id=customer["id"], payment_method_id=create_payment_method(api, customer["id"])["id"])
 
 

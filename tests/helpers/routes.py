@@ -18,7 +18,8 @@ from api.viewsets import VaultViewSet
 SHORT = "short"
 CUSTOMER_ID = "customer_id"
 PAYMENT_METHOD_ID = "payment_method_id"
-ID_PARAMETERS = (CUSTOMER_ID, PAYMENT_METHOD_ID)
+MERCHANT_REFERENCE_ID = "merchant_reference_id"  # the merchant's own reference of a customer
+ID_PARAMETERS = (CUSTOMER_ID, PAYMENT_METHOD_ID, MERCHANT_REFERENCE_ID)
 
 
 @dataclass(frozen=True)
