@@ -1,4 +1,4 @@
-"""The `@idempotent` decorator for viewset actions that create."""
+"""The `@idempotent` decorator for viewset actions that change something (the creates, set-default)."""
 
 import functools
 
@@ -17,8 +17,12 @@ def idempotent(action):
         if key is None:
             return action(view, request, *args, **kwargs)
         merchant = view.merchant
-        # The same operation under either route spelling is the same request.
-        digest = request_digest(request.data, merchant_id=merchant.id, operation=f"{type(view).__name__}.{view.action}")
+        # The same operation under either route spelling is the same request; the ids in its path
+        # are part of it (the same key on another customer's default is another request).
+        operation = f"{type(view).__name__}.{view.action}"
+        if kwargs:
+            operation += "".join(f"/{name}={kwargs[name]}" for name in sorted(kwargs))
+        digest = request_digest(request.data, merchant_id=merchant.id, operation=operation)
         return idempotent_call(
             merchant=merchant,
             key=key,

@@ -140,10 +140,12 @@ class CustomerViewSet(VaultViewSet):
 
     @extend_schema(
         summary="Make one of the customer's payment methods its default",
+        parameters=[IDEMPOTENCY_HEADER],
         request=None,
         responses={200: DefaultPaymentMethodSerializer, **error_responses(404)},
         tags=["payment methods"],
     )
+    @idempotent
     def set_default_payment_method(self, request, customer_id: str, payment_method_id: str):
         EmptyBodySerializer(data=request.data or {}).is_valid(raise_exception=True)
         customer, payment_method = customer_services.customer_set_default_payment_method(

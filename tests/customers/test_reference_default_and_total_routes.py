@@ -183,3 +183,18 @@ def test_the_total_is_one_count_query(tenant, django_assert_num_queries):
 
 def test_the_total_takes_no_query_parameters(api):
     assert_error(total(api, query="?customer_id=x"), 400, "IR_06")
+
+
+def test_a_retried_set_default_with_its_idempotency_key_gets_the_first_answer(api, customer):
+    first = create_payment_method(api, customer["id"], card_number(1))
+    second = create_payment_method(api, customer["id"], card_number(2))
+    key = {"Idempotency-Key": "set-default-1"}
+    path = f"/v2/customers/{customer['id']}/payment-methods/{first['id']}/default"
+    answered = api.post(path, None, headers=key)
+    assert answered.status_code == 200, answered.content
+    retried = api.post(path.replace("/v2/", "/v1/"), None, headers=key)
+    assert (retried.status_code, retried.content) == (200, answered.content)
+    # The same key on another payment method is another request, refused as a reused key.
+    other = f"/customers/{customer['id']}/payment_methods/{second['id']}/default"
+    assert_error(api.post(other, None, headers=key), 422, "IR_06")
+    assert Customer.objects.get(pk=customer["id"]).default_payment_method_id == first["id"]
