@@ -128,9 +128,13 @@ def _parse(value: str) -> tuple[str, bytes, bytes]:
 def _unwrap(version: str, wrapped: bytes, merchant_id: str, record_id: str) -> bytes:
     try:
         kek = key_provider().kek(version)
+    except UnknownKeyVersion:
+        # The version names the cause (a keyring missing a key still in use); it is not secret.
+        raise DecryptionFailed(f"key-encryption key version {version[:16]!r} is not in this keyring") from None
+    try:
         aad = _aad(merchant_id, record_id, "dek", version)
         return AESGCM(kek).decrypt(wrapped[:NONCE_BYTES], wrapped[NONCE_BYTES:], aad)
-    except (InvalidTag, UnknownKeyVersion, ValueError):
+    except (InvalidTag, ValueError):
         raise DecryptionFailed("the data key could not be unwrapped") from None
 
 

@@ -18,6 +18,7 @@ from customers.models import Customer
 from customers.selectors import customer_get
 from merchants.models import Merchant, Profile
 from tokens import crypto
+from tokens.card_access import open_card
 from tokens.crypto import CardSecret
 from tokens.models import PaymentMethod
 from tokens.network.protocol import TOKEN_DELETED
@@ -154,12 +155,7 @@ def payment_method_reveal(
         with transaction.atomic():
             _audit(actor, AuditAction.PAYMENT_METHOD_REVEAL, payment_method, outcome=AuditEvent.Outcome.DENIED)
         return payment_method, None
-    try:
-        secret = crypto.open_sealed(payment_method.sealed_card, merchant_id=merchant.id, record_id=payment_method.id)
-    except crypto.DecryptionFailed:
-        with transaction.atomic():
-            _audit(actor, AuditAction.PAYMENT_METHOD_REVEAL, payment_method, outcome=AuditEvent.Outcome.FAILURE)
-        raise errors.InternalError() from None
+    secret = open_card(actor=actor, action=AuditAction.PAYMENT_METHOD_REVEAL, payment_method=payment_method)
     with transaction.atomic():
         _audit(actor, AuditAction.PAYMENT_METHOD_REVEAL, payment_method)
     return payment_method, secret

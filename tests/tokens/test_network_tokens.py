@@ -353,3 +353,14 @@ def test_the_simulator_pushes_a_suspension_to_the_live_vault(live_server, settin
         assert api.get(f"/payment_methods/{pm['id']}/check_network_token_status").json()["status"] == "SUSPENDED"
     finally:
         process.stop()
+
+
+def test_get_token_of_a_card_that_cannot_be_decrypted_is_503_and_audited(nt, settings, caplog):
+    _, api, revealer, customer = nt
+    pm = tokenized(api, customer["id"])
+    settings.VAULT_KEYRING = {"other": bytes(range(32))}
+    settings.VAULT_ACTIVE_KEK = "other"
+    assert_error(get_token(revealer, pm["id"]), 503, "HE_00")
+    event = AuditEvent.objects.filter(action="network_token.get", object_id=pm["id"]).get()
+    assert event.outcome == "failure" and event.details["reason"] == "decryption failed"
+    assert "cannot be decrypted" in caplog.text and VISA not in caplog.text

@@ -326,3 +326,18 @@ def test_concurrent_creates_of_one_card_yield_one_payment_method():
     assert [status for status, _ in results] == [200] * 20
     assert len({pm_id for _, pm_id in results}) == 1
     assert PaymentMethod.objects.filter(customer_id=customer["id"]).count() == 1
+
+
+def test_a_card_whose_key_is_missing_from_the_keyring_is_503_logged_and_audited(revealer, customer, settings, caplog):
+    created = create_payment_method(revealer, customer["id"])
+    stored_version = PaymentMethod.objects.get(pk=created["id"]).kek_version
+    # The instance restarted with a keyring that lost the key this card is sealed under.
+    settings.VAULT_KEYRING = {"other": bytes(range(32))}
+    settings.VAULT_ACTIVE_KEK = "other"
+    response = revealer.get(f"/payment_methods/{created['id']}?fetch_raw_detail=true")
+    assert_error(response, 503, "HE_00")
+    assert VISA not in response.content.decode() and VISA not in caplog.text
+    assert created["id"] in caplog.text and f"version '{stored_version}' is not in this keyring" in caplog.text
+    event = AuditEvent.objects.filter(action="payment_method.reveal", object_id=created["id"]).get()
+    assert event.outcome == "failure"
+    assert event.details == {"reason": "decryption failed", "kek_version": stored_version}

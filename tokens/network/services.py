@@ -19,7 +19,8 @@ from audit.services import audit_record
 from core import errors
 from core.card_numbers import detect_network
 from merchants.models import Merchant, Profile
-from tokens import cards, crypto
+from tokens import cards
+from tokens.card_access import open_card
 from tokens.crypto import CardSecret
 from tokens.models import PaymentMethod
 from tokens.network.client import Cryptogram, ProvisionedToken, TokenNotFound, TokenServiceError, token_service
@@ -155,7 +156,7 @@ def network_token_get(
     service = token_service()
     if not payment_method.network_token_ref or payment_method.network_token_status == TOKEN_DELETED or service is None:
         raise errors.GenericNotFound("Network token is not available for this payment method")
-    secret = crypto.open_sealed(payment_method.sealed_card, merchant_id=merchant.id, record_id=payment_method.id)
+    secret = open_card(actor=actor, action=AuditAction.NETWORK_TOKEN_GET, payment_method=payment_method)
     try:
         cryptogram = service.cryptogram(payment_method.network_token_ref)
     except TokenServiceError:
