@@ -61,6 +61,9 @@ class PaymentMethod(models.Model):
     # Set when the payment method was deleted but the token service has not yet confirmed the token's
     # deletion; `purge_expired` retries until it does.
     network_token_delete_pending = models.BooleanField(default=False, db_index=True)
+    # When the newest lifecycle event applied to the token happened (the token service's clock): an
+    # event that happened earlier arrives late and changes nothing.
+    network_token_event_at = models.DateTimeField(null=True, blank=True)
 
     billing = models.JSONField(null=True, blank=True)
     metadata = models.JSONField(null=True, blank=True)
@@ -89,3 +92,25 @@ class PaymentMethod(models.Model):
 
     def __str__(self) -> str:
         return self.id
+
+
+class TokenLifecycleEvent(models.Model):
+    """A lifecycle event the token service pushed, kept by its id so that a replay changes nothing.
+
+    Not merchant data (the token service names tokens, not merchants); `purge_expired` removes
+    events older than VAULT_NT_EVENT_RETENTION_DAYS.
+    """
+
+    class Outcome(models.TextChoices):
+        APPLIED = "applied"
+        IGNORED = "ignored"  # older than the newest applied event, or after the token was deleted
+
+    event_id = models.CharField(primary_key=True, max_length=64)
+    token_ref = models.CharField(max_length=64)
+    status = models.CharField(max_length=16)
+    occurred_at = models.DateTimeField()
+    received_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    outcome = models.CharField(max_length=16, choices=Outcome.choices)
+
+    def __str__(self) -> str:
+        return self.event_id

@@ -204,6 +204,8 @@ if VAULT_NT_URL and not VAULT_NT_API_KEY:
 VAULT_NT_TIMEOUT = env.float("VAULT_NT_TIMEOUT", default=3.0)
 VAULT_NT_RETRIES = env.int("VAULT_NT_RETRIES", default=2)
 VAULT_NT_WEBHOOK_SECRET = env.str("VAULT_NT_WEBHOOK_SECRET", default="")
+# How long the ids of received lifecycle events are kept to recognise a replay (purge_expired removes older).
+VAULT_NT_EVENT_RETENTION_DAYS = env.int("VAULT_NT_EVENT_RETENTION_DAYS", default=30)
 if VAULT_NT_WEBHOOK_SECRET:
     check_secret("VAULT_NT_WEBHOOK_SECRET", VAULT_NT_WEBHOOK_SECRET)
 # How long an Idempotency-Key's answer is kept, and how long a retry waits for a first request in flight.

@@ -30,7 +30,15 @@ class TokenServiceWebhookView(APIView):
                 "occurred_at": serializers.CharField(),
             },
         ),
-        responses={200: inline_serializer("TokenLifecycleAck", {"received": serializers.BooleanField()})},
+        responses={
+            200: inline_serializer(
+                "TokenLifecycleAck",
+                {
+                    "received": serializers.BooleanField(),
+                    "outcome": serializers.ChoiceField(choices=["applied", "ignored", "replayed"]),
+                },
+            )
+        },
         tags=["network tokens"],
     )
     def post(self, request):
@@ -42,5 +50,6 @@ class TokenServiceWebhookView(APIView):
         event = parse_strict_json(raw)
         if not isinstance(event, dict):
             raise errors.InvalidRequest("Event must be a JSON object")
-        network_token_apply_event(event=event)
-        return Response({"received": True})
+        # 200 whatever the outcome: a replay or a late event is received, and must not be retried.
+        outcome = network_token_apply_event(event=event)
+        return Response({"received": True, "outcome": outcome})

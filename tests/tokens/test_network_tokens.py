@@ -1,10 +1,13 @@
 """Network tokenization end to end, against the simulator running as its own process on 127.0.0.1."""
 
+import json
 import logging
 import socket
 import time
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.utils import timezone
 
 from audit.models import AuditEvent
 from core.card_numbers import luhn_valid
@@ -15,8 +18,9 @@ from tests.helpers.customers import create_customer
 from tests.helpers.payment_methods import VISA, card_body, card_number
 from tests.helpers.tenants import issue_key, make_tenant
 from tests.helpers.token_service import SIM_API_KEY, WEBHOOK_SECRET, SimulatorProcess
-from tokens.models import PaymentMethod
+from tokens.models import PaymentMethod, TokenLifecycleEvent
 from tokens.network.protocol import SIGNATURE_HEADER, sign
+from tokens.network.services import network_token_events_purge
 
 
 @pytest.fixture(scope="module")
@@ -282,6 +286,20 @@ def test_token_numbers_and_cryptograms_stay_out_of_logs_and_plain_responses(nt, 
 # --- the webhook -------------------------------------------------------------------------------
 
 
+def lifecycle_event(token_ref: str, event_id: str, status: str, *, at: int, **fields) -> dict:
+    """An event as the token service sends it, *at* seconds after a fixed instant."""
+    occurred_at = datetime(2026, 1, 1, tzinfo=UTC) + timedelta(seconds=at)
+    return {
+        "event_id": event_id,
+        "token_ref": token_ref,
+        "status": status,
+        "token_exp_month": "01",
+        "token_exp_year": "2030",
+        "occurred_at": occurred_at.isoformat(),
+        **fields,
+    }
+
+
 def push(client, event: dict, secret: str = WEBHOOK_SECRET, timestamp: int | None = None, signed: bool = True):
     import json
 
@@ -294,17 +312,11 @@ def test_a_signed_event_updates_the_token(nt):
     _, api, _, customer = nt
     pm = tokenized(api, customer["id"])
     ref = PaymentMethod.objects.get(pk=pm["id"]).network_token_ref
-    event = {
-        "event_id": "evt_1",
-        "token_ref": ref,
-        "status": "ACTIVE",
-        "token_exp_month": "09",
-        "token_exp_year": "2031",
-    }
-    assert push(api, event).json() == {"received": True}
+    event = lifecycle_event(ref, "evt_1", "ACTIVE", at=1, token_exp_month="09", token_exp_year="2031")
+    assert push(api, event).json() == {"received": True, "outcome": "applied"}
     data = api.get(f"/payment_methods/{pm['id']}").json()["network_token"]["payment_method_data"]
     assert (data["network_token_expiry_month"], data["network_token_expiry_year"]) == ("09", "2031")
-    assert push(api, {**event, "status": "SUSPENDED"}).status_code == 200
+    assert push(api, lifecycle_event(ref, "evt_2", "SUSPENDED", at=2)).status_code == 200
     assert PaymentMethod.objects.get(pk=pm["id"]).network_token_status == "SUSPENDED"
     assert AuditEvent.objects.filter(action="network_token.lifecycle", object_id=pm["id"]).count() == 2
 
@@ -314,8 +326,7 @@ def test_unsigned_or_forged_events_change_nothing(nt, forgery):
     _, api, _, customer = nt
     pm = tokenized(api, customer["id"])
     before = PaymentMethod.objects.values().get(pk=pm["id"])
-    event = {"event_id": "evt_2", "token_ref": before["network_token_ref"], "status": "DELETED",
-             "token_exp_month": "01", "token_exp_year": "2030"}  # fmt: skip
+    event = lifecycle_event(before["network_token_ref"], "evt_2", "DELETED", at=1)
     if forgery == "unsigned":
         response = push(api, event, signed=False)
     elif forgery == "wrong secret":
@@ -364,3 +375,122 @@ def test_get_token_of_a_card_that_cannot_be_decrypted_is_503_and_audited(nt, set
     event = AuditEvent.objects.filter(action="network_token.get", object_id=pm["id"]).get()
     assert event.outcome == "failure" and event.details["reason"] == "decryption failed"
     assert "cannot be decrypted" in caplog.text and VISA not in caplog.text
+
+
+@pytest.fixture
+def token_ref(nt):
+    _, api, _, customer = nt
+    pm = tokenized(api, customer["id"])
+    return PaymentMethod.objects.get(pk=pm["id"]).network_token_ref
+
+
+def token_row(token_ref):
+    return PaymentMethod.objects.values("network_token_status", "network_token_exp_year").get(
+        network_token_ref=token_ref
+    )
+
+
+def lifecycle_audits(token_ref):
+    payment_method = PaymentMethod.objects.get(network_token_ref=token_ref)
+    return list(AuditEvent.objects.filter(action="network_token.lifecycle", object_id=payment_method.id).order_by("id"))
+
+
+def test_a_replayed_event_is_received_and_changes_nothing(nt, token_ref):
+    api = nt[1]
+    assert push(api, lifecycle_event(token_ref, "evt_a", "SUSPENDED", at=1)).json()["outcome"] == "applied"
+    assert push(api, lifecycle_event(token_ref, "evt_b", "ACTIVE", at=2)).json()["outcome"] == "applied"
+    replay = push(api, lifecycle_event(token_ref, "evt_a", "SUSPENDED", at=1))
+    assert replay.status_code == 200 and replay.json() == {"received": True, "outcome": "replayed"}
+    assert token_row(token_ref)["network_token_status"] == "ACTIVE"
+    assert len(lifecycle_audits(token_ref)) == 2
+    assert TokenLifecycleEvent.objects.count() == 2
+
+
+def test_an_older_event_arriving_late_is_ignored_and_audited_as_such(nt, token_ref):
+    api = nt[1]
+    push(api, lifecycle_event(token_ref, "evt_new", "SUSPENDED", at=20))
+    late = push(api, lifecycle_event(token_ref, "evt_old", "ACTIVE", at=10))
+    assert late.status_code == 200 and late.json()["outcome"] == "ignored"
+    assert token_row(token_ref)["network_token_status"] == "SUSPENDED"
+    assert lifecycle_audits(token_ref)[-1].details == {
+        "status": "ACTIVE",
+        "event_id": "evt_old",
+        "ignored": "older than the last event applied",
+    }
+    assert TokenLifecycleEvent.objects.get(pk="evt_old").outcome == "ignored"
+
+
+def test_a_deleted_token_stays_deleted(nt, token_ref):
+    api = nt[1]
+    push(api, lifecycle_event(token_ref, "evt_del", "DELETED", at=1))
+    for index, status in enumerate(["ACTIVE", "SUSPENDED", "EXPIRED"]):
+        answer = push(api, lifecycle_event(token_ref, f"evt_{index}", status, at=100 + index)).json()
+        assert answer["outcome"] == "ignored"
+    assert token_row(token_ref)["network_token_status"] == "DELETED"
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"token_exp_month": "13"},
+        {"token_exp_year": "2020"},
+        {"token_exp_year": "3"},
+        {"occurred_at": None},
+        {"occurred_at": "2026-01-01T00:00:00"},  # no offset
+        {"occurred_at": "yesterday"},
+        {"occurred_at": "2" * 5000},
+        {"event_id": ""},
+        {"event_id": "e" * 65},
+        {"event_id": "evt 1"},
+        {"event_id": 7},
+        {"token_ref": None},
+        {"status": "GONE"},
+    ],
+)
+def test_a_malformed_event_is_400_and_changes_nothing(nt, token_ref, change):
+    before = token_row(token_ref)
+    response = push(nt[1], {**lifecycle_event(token_ref, "evt_bad", "ACTIVE", at=1), **change})
+    assert_error(response, 400, "IR_06")
+    assert token_row(token_ref) == before and TokenLifecycleEvent.objects.count() == 0
+
+
+def test_an_expiry_event_may_carry_a_past_date_but_a_reissue_may_not(nt, token_ref):
+    api = nt[1]
+    expired = lifecycle_event(token_ref, "evt_exp", "EXPIRED", at=1, token_exp_month="01", token_exp_year="2020")
+    assert push(api, expired).json()["outcome"] == "applied"
+    reissue = lifecycle_event(token_ref, "evt_re", "ACTIVE", at=2, token_exp_month="01", token_exp_year="2021")
+    assert_error(push(api, reissue), 400, "IR_06")
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "t=" + "1" * 400 + ",v1=" + "a" * 64,
+        "t=" + "1" * 5000 + ",v1=" + "a" * 64,
+        "t=17000000000,v1=" + "a" * 64,  # 11 digits
+        "t=1700000000,v1=" + "é" * 64,
+        "t=1700000000,v1=" + "A" * 64,
+        "t=1700000000,v1=" + "a" * 63,
+        "t=-1,v1=" + "a" * 64,
+        "t=1700000000",
+        "v1=" + "a" * 64,
+        "t=1700000000,v1=" + "a" * 64 + ",v1=" + "b" * 64,
+        "t=\u0661\u0667,v1=" + "a" * 64,
+        "",
+    ],
+)
+def test_a_malformed_signature_header_is_401_never_500(nt, token_ref, header):
+    raw = json.dumps(lifecycle_event(token_ref, "evt_sig", "DELETED", at=1)).encode()
+    response = nt[1].client.post(
+        "/webhooks/token_service", raw, content_type="application/json", headers={SIGNATURE_HEADER: header}
+    )
+    assert_error(response, 401, "IR_01")
+    assert token_row(token_ref)["network_token_status"] == "ACTIVE"
+
+
+def test_received_event_ids_are_purged_after_their_retention(nt, token_ref, settings):
+    push(nt[1], lifecycle_event(token_ref, "evt_kept", "ACTIVE", at=1))
+    settings.VAULT_NT_EVENT_RETENTION_DAYS = 30
+    assert network_token_events_purge(now=timezone.now() + timedelta(days=29)) == 0
+    assert network_token_events_purge(now=timezone.now() + timedelta(days=31)) == 1
+    assert not TokenLifecycleEvent.objects.exists()

@@ -6,10 +6,15 @@ transaction, so a slow service holds no lock.
 """
 
 import logging
+import re
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.views.decorators.debug import sensitive_variables
 
 from audit.actions import AuditAction
@@ -22,7 +27,7 @@ from merchants.models import Merchant, Profile
 from tokens import cards
 from tokens.card_access import open_card
 from tokens.crypto import CardSecret
-from tokens.models import PaymentMethod
+from tokens.models import PaymentMethod, TokenLifecycleEvent
 from tokens.network.client import Cryptogram, ProvisionedToken, TokenNotFound, TokenServiceError, token_service
 from tokens.network.protocol import STATUSES, TOKEN_DELETED
 from tokens.selectors import payment_method_by_token_ref, payment_method_get, payment_method_lookup
@@ -201,30 +206,89 @@ def network_tokens_retry_deletes() -> int:
     return network_tokens_delete_at_provider(list(PaymentMethod.unscoped.filter(network_token_delete_pending=True)))
 
 
-def network_token_apply_event(*, event: dict[str, Any]) -> PaymentMethod:
-    """Apply a lifecycle event the token service pushed (already authenticated by its signature)."""
-    token_ref, status = event.get("token_ref"), event.get("status")
-    if not isinstance(token_ref, str) or status not in STATUSES:
+_EVENT_ID = re.compile(r"[A-Za-z0-9_.:-]{1,64}", re.ASCII)
+
+
+@dataclass(frozen=True, slots=True)
+class LifecycleEvent:
+    event_id: str
+    token_ref: str
+    status: str
+    exp_month: str
+    exp_year: str
+    occurred_at: datetime
+
+
+def _lifecycle_event(event: dict[str, Any]) -> LifecycleEvent:
+    """The event's fields, checked: a malformed event is 400 and changes nothing."""
+    event_id, token_ref, status = event.get("event_id"), event.get("token_ref"), event.get("status")
+    if not isinstance(event_id, str) or not _EVENT_ID.fullmatch(event_id):
+        raise errors.InvalidRequest("Event needs an event_id of 1-64 letters, digits or _.:-")
+    if not isinstance(token_ref, str) or not 1 <= len(token_ref) <= 64 or status not in STATUSES:
         raise errors.InvalidRequest("Event needs a token_ref and a known status")
+    occurred_raw = event.get("occurred_at")
+    occurred_at = parse_datetime(occurred_raw) if isinstance(occurred_raw, str) and len(occurred_raw) <= 40 else None
+    if occurred_at is None or occurred_at.tzinfo is None:
+        raise errors.InvalidRequest("Event needs occurred_at as an ISO 8601 time with its offset")
     month, year = str(event.get("token_exp_month") or ""), str(event.get("token_exp_year") or "")
     try:
         cards.expiry(month, year)
     except cards.CardRuleError:
-        if status != "EXPIRED":
+        # Only an expiry event may carry a date in the past; a reissue must carry a valid one.
+        if status != "EXPIRED" or len(month) > 2 or len(year) > 4:
             raise errors.InvalidRequest("Event carries an invalid token expiry") from None
+    return LifecycleEvent(event_id, token_ref, status, month, year, occurred_at)
+
+
+def _ignore_reason(payment_method: PaymentMethod, event: LifecycleEvent) -> str | None:
+    if payment_method.network_token_status == TOKEN_DELETED:
+        return "the token is deleted"  # DELETED is terminal
+    if payment_method.network_token_event_at and event.occurred_at < payment_method.network_token_event_at:
+        return "older than the last event applied"
+    return None
+
+
+def network_token_apply_event(*, event: dict[str, Any]) -> str:
+    """Apply a lifecycle event the token service pushed (already authenticated by its signature).
+
+    Answers "applied", "ignored" (an older event arriving late, or one after the token's deletion;
+    audited as such) or "replayed" (an event id already received: nothing changes).
+    """
+    parsed = _lifecycle_event(event)
     with transaction.atomic():
-        payment_method = payment_method_by_token_ref(token_ref=token_ref, for_update=True)
+        # The payment method's lock orders every event of one token, replays included.
+        payment_method = payment_method_by_token_ref(token_ref=parsed.token_ref, for_update=True)
         if payment_method is None:
             raise errors.NotFound("No payment method holds this token")
-        changes = {"network_token_status": status, "network_token_exp_month": month, "network_token_exp_year": year}
-        for field, value in changes.items():
-            setattr(payment_method, field, value)
-        payment_method.save(update_fields=[*changes, "updated_at"])
-        _audit(
-            SYSTEM_ACTOR,
-            AuditAction.NETWORK_TOKEN_LIFECYCLE,
-            payment_method.id,
-            payment_method.merchant_id,
-            details={"status": status, "event_id": str(event.get("event_id", ""))[:64]},
+        if TokenLifecycleEvent.objects.filter(pk=parsed.event_id).exists():
+            return "replayed"
+        ignored = _ignore_reason(payment_method, parsed)
+        if ignored is None:
+            changes = {
+                "network_token_status": parsed.status,
+                "network_token_exp_month": parsed.exp_month,
+                "network_token_exp_year": parsed.exp_year,
+                "network_token_event_at": parsed.occurred_at,
+            }
+            for field, value in changes.items():
+                setattr(payment_method, field, value)
+            payment_method.save(update_fields=[*changes, "updated_at"])
+        outcome = TokenLifecycleEvent.Outcome.IGNORED if ignored else TokenLifecycleEvent.Outcome.APPLIED
+        TokenLifecycleEvent.objects.create(
+            event_id=parsed.event_id,
+            token_ref=parsed.token_ref,
+            status=parsed.status,
+            occurred_at=parsed.occurred_at,
+            outcome=outcome,
         )
-    return payment_method
+        details = {"status": parsed.status, "event_id": parsed.event_id, **({"ignored": ignored} if ignored else {})}
+        _audit(SYSTEM_ACTOR, AuditAction.NETWORK_TOKEN_LIFECYCLE, payment_method.id, payment_method.merchant_id,
+               details=details)  # fmt: skip
+    return outcome
+
+
+def network_token_events_purge(*, now: datetime | None = None) -> int:
+    """Forget received event ids older than the retention; a replay that old fails its signature anyway."""
+    cutoff = (now or timezone.now()) - timedelta(days=settings.VAULT_NT_EVENT_RETENTION_DAYS)
+    deleted, _ = TokenLifecycleEvent.objects.filter(received_at__lt=cutoff).delete()
+    return deleted

@@ -4,7 +4,7 @@ from audit.actors import operator_actor
 from idempotency.services import idempotency_purge_expired
 from merchants.rate_limits import purge_old_windows
 from tokens.models import PaymentMethod
-from tokens.network.services import network_tokens_retry_deletes
+from tokens.network.services import network_token_events_purge, network_tokens_retry_deletes
 from tokens.services import payment_methods_purge_expired
 
 
@@ -19,6 +19,7 @@ class Command(BaseCommand):
         self.stdout.write(f"purged {count} expired volatile payment method(s)")
         self.stdout.write(f"purged {idempotency_purge_expired()} expired idempotency record(s)")
         self.stdout.write(f"purged {purge_old_windows()} finished rate-limit window(s)")
+        self.stdout.write(f"purged {network_token_events_purge()} received token lifecycle event id(s)")
         pending = PaymentMethod.unscoped.filter(network_token_delete_pending=True).count()
         confirmed = network_tokens_retry_deletes()
         self.stdout.write(f"deleted {confirmed} of {pending} network token(s) awaiting deletion at the token service")
