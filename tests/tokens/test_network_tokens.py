@@ -494,3 +494,28 @@ def test_received_event_ids_are_purged_after_their_retention(nt, token_ref, sett
     assert network_token_events_purge(now=timezone.now() + timedelta(days=29)) == 0
     assert network_token_events_purge(now=timezone.now() + timedelta(days=31)) == 1
     assert not TokenLifecycleEvent.objects.exists()
+
+
+@pytest.mark.parametrize("status", ["SUSPENDED", "EXPIRED"])
+def test_get_token_of_a_token_the_vault_knows_is_not_active_is_422_naming_its_state(nt, token_ref, status):
+    _, api, revealer, _ = nt
+    push(
+        api,
+        lifecycle_event(token_ref, "evt_state", status, at=1, token_exp_year="2020" if status == "EXPIRED" else "2030"),
+    )
+    pm_id = PaymentMethod.objects.get(network_token_ref=token_ref).id
+    body = assert_error(get_token(revealer, pm_id), 422, "IR_29")
+    assert status.lower() in body["error"]["message"]
+    event = AuditEvent.objects.filter(action="network_token.get", object_id=pm_id).get()
+    assert event.outcome == "failure" and event.details == {"reason": f"token {status.lower()}"}
+
+
+def test_get_token_of_a_token_the_service_suspended_unannounced_is_422_not_503(nt, simulator, token_ref):
+    # The token service suspended the token and its webhook has not arrived: it answers 409 not_active.
+    _, _, revealer, _ = nt
+    status, _ = simulator.call("POST", f"/_sim/tokens/{token_ref}/events", {"event": "suspend"})
+    assert status == 200
+    pm_id = PaymentMethod.objects.get(network_token_ref=token_ref).id
+    assert PaymentMethod.objects.get(pk=pm_id).network_token_status == "ACTIVE"  # no webhook configured here
+    body = assert_error(get_token(revealer, pm_id, spelling="v2"), 422, "IR_29")
+    assert "not active at the token service" in body["error"]["message"]

@@ -27,6 +27,10 @@ class TokenNotFound(TokenServiceError):
     pass
 
 
+class TokenNotActive(TokenServiceError):
+    """The token service refuses the act because the token is suspended, expired or deleted (409)."""
+
+
 @dataclass(frozen=True, slots=True)
 class TokenState:
     token_ref: str
@@ -128,6 +132,8 @@ class HttpTokenService:
             raise TokenServiceError(f"token service unreachable: {type(exc).__name__}") from None
         if response.status_code == 404:
             raise TokenNotFound("token service does not know this token")
+        if response.status_code == 409:
+            raise TokenNotActive("token service says the token is not active")
         if response.status_code >= 300:
             raise TokenServiceError(f"token service answered {response.status_code}")
         try:

@@ -28,7 +28,14 @@ from tokens import cards
 from tokens.card_access import open_card
 from tokens.crypto import CardSecret
 from tokens.models import PaymentMethod, TokenLifecycleEvent
-from tokens.network.client import Cryptogram, ProvisionedToken, TokenNotFound, TokenServiceError, token_service
+from tokens.network.client import (
+    Cryptogram,
+    ProvisionedToken,
+    TokenNotActive,
+    TokenNotFound,
+    TokenServiceError,
+    token_service,
+)
 from tokens.network.protocol import STATUSES, TOKEN_DELETED
 from tokens.selectors import payment_method_by_token_ref, payment_method_get, payment_method_lookup
 
@@ -145,6 +152,19 @@ class IssuedNetworkToken:
     cryptogram: Cryptogram
 
 
+# Statuses in which a token exists but gives no cryptogram until the token service changes it.
+UNUSABLE_STATUSES = ("SUSPENDED", "EXPIRED")
+
+
+def _not_active(actor: Actor, payment_method: PaymentMethod, status: str) -> errors.VaultError:
+    """422 IR_29 naming the token's state: a client must not retry until the token changes."""
+    _audit(actor, AuditAction.NETWORK_TOKEN_GET, payment_method.id, payment_method.merchant_id,
+           outcome=AuditEvent.Outcome.FAILURE, details={"reason": f"token {status.lower()}"})  # fmt: skip
+    return errors.UnprocessableEntity(
+        f"The network token is {status.lower()}; it gives no cryptogram until it is active"
+    )
+
+
 @sensitive_variables("secret")
 def network_token_get(
     *, actor: Actor, merchant: Merchant, profile: Profile, payment_method_id: str, token_type: str, allowed: bool
@@ -161,9 +181,14 @@ def network_token_get(
     service = token_service()
     if not payment_method.network_token_ref or payment_method.network_token_status == TOKEN_DELETED or service is None:
         raise errors.GenericNotFound("Network token is not available for this payment method")
+    if payment_method.network_token_status in UNUSABLE_STATUSES:
+        raise _not_active(actor, payment_method, payment_method.network_token_status)
     secret = open_card(actor=actor, action=AuditAction.NETWORK_TOKEN_GET, payment_method=payment_method)
     try:
         cryptogram = service.cryptogram(payment_method.network_token_ref)
+    except TokenNotActive:
+        # The service knows better than the vault's copy of the status: a webhook may still be on its way.
+        raise _not_active(actor, payment_method, "not active at the token service") from None
     except TokenServiceError:
         _audit(actor, AuditAction.NETWORK_TOKEN_GET, payment_method.id, merchant.id, outcome=AuditEvent.Outcome.FAILURE)
         raise errors.DependencyUnavailable("The token service is unavailable; try again later") from None
