@@ -1,5 +1,11 @@
 """Key rotation, in batches while reads and writes go on: re-wrap data keys under the active KEK, and
-recompute fingerprints made with an older fingerprint key."""
+recompute fingerprints made with an older fingerprint key.
+
+A recomputed fingerprint may meet a live payment method of the same customer that already carries
+it: the same card vaulted twice while the older fingerprint key was missing, so the duplicate went
+unnoticed. The older payment method is kept, the newer one is deleted (its card data destroyed, as a
+delete does) with an audit reason, and the rotation goes on.
+"""
 
 from collections import Counter
 from dataclasses import dataclass, field
@@ -11,8 +17,10 @@ from django.db.models import Q
 from audit.actions import AuditAction
 from audit.actors import Actor
 from audit.services import audit_record
+from customers.models import Customer
 from tokens import crypto
 from tokens.models import PaymentMethod
+from tokens.services import redact_payment_method
 
 
 def _stale():
@@ -40,15 +48,20 @@ def fingerprint_versions_in_use() -> Counter:
     return Counter(value.split("$", 1)[0] for value in fingerprints)
 
 
-def _refresh(payment_method: PaymentMethod) -> None:
+def _refresh(payment_method: PaymentMethod) -> tuple[bool, bool]:
+    """Bring one record under the newest keys; answer (fingerprint recomputed, data key re-wrapped)."""
     merchant_id, record_id = payment_method.merchant_id, payment_method.id
     fingerprint_version = crypto.current_fingerprint_version()
+    refingerprinted = rewrapped = False
     if payment_method.card_fingerprint and not payment_method.card_fingerprint.startswith(f"{fingerprint_version}$"):
         secret = crypto.open_sealed(payment_method.sealed_card, merchant_id=merchant_id, record_id=record_id)
         payment_method.card_fingerprint = crypto.fingerprint(secret, merchant_id=merchant_id)
+        refingerprinted = True
     if payment_method.kek_version != settings.VAULT_ACTIVE_KEK:
         sealed = crypto.rewrap(payment_method.sealed_card, merchant_id=merchant_id, record_id=record_id)
         payment_method.sealed_card, payment_method.kek_version = sealed.value, sealed.kek_version
+        rewrapped = True
+    return refingerprinted, rewrapped
 
 
 @dataclass
@@ -57,6 +70,9 @@ class RotationProgress:
 
     after: str = ""
     unreadable: set[str] = field(default_factory=set)
+    rewrapped: int = 0  # data keys moved under the active KEK
+    refingerprinted: int = 0  # fingerprints recomputed with the newest fingerprint key
+    duplicates: list[str] = field(default_factory=list)  # newer payment methods deleted as duplicates
 
 
 def rewrap_batch(*, actor: Actor, batch_size: int, progress: RotationProgress | None = None) -> int:
@@ -75,29 +91,100 @@ def rewrap_batch(*, actor: Actor, batch_size: int, progress: RotationProgress | 
 
 
 _UPDATE = "UPDATE {table} SET sealed_card = %s, kek_version = %s, card_fingerprint = %s WHERE id = %s"
+_DUPLICATE_STATUSES = (PaymentMethod.Status.ACTIVE, PaymentMethod.Status.INACTIVE)
+# What a batch reads: the sealed value and keys, and what a duplicate's deletion needs.
+_BATCH_FIELDS = (
+    "id", "merchant_id", "customer_id", "storage_type", "status", "sealed_card", "kek_version", "card_fingerprint",
+    "network_token_ref", "network_token_status", "network_token_delete_pending",
+)  # fmt: skip
+
+
+def _counts_for_duplicates(payment_method: PaymentMethod) -> bool:
+    """Whether the one-card-per-customer rule covers this record (see the model's constraint)."""
+    return (
+        payment_method.customer_id is not None
+        and payment_method.storage_type == PaymentMethod.StorageType.PERSISTENT
+        and payment_method.status in _DUPLICATE_STATUSES
+    )
+
+
+def _resolve_duplicates(*, actor: Actor, refingerprinted: list[PaymentMethod]) -> set[str]:
+    """Delete the newer of each pair of one customer's payment methods that now share a fingerprint.
+
+    Answers the ids of the records of this batch that were deleted (they are not to be updated).
+    Ids are uuid7, so the smaller id is the older payment method.
+    """
+    deleted: set[str] = set()
+    claimed: dict[tuple[str, str], PaymentMethod] = {}
+    for payment_method in sorted(refingerprinted, key=lambda pm: pm.id):
+        if not _counts_for_duplicates(payment_method):
+            continue
+        key = (payment_method.customer_id, payment_method.card_fingerprint)
+        holder = claimed.get(key) or (
+            PaymentMethod.unscoped.select_for_update()
+            .filter(
+                customer_id=payment_method.customer_id,
+                card_fingerprint=payment_method.card_fingerprint,
+                storage_type=PaymentMethod.StorageType.PERSISTENT,
+                status__in=_DUPLICATE_STATUSES,
+            )
+            .exclude(pk=payment_method.pk)
+            .first()
+        )
+        if holder is None:
+            claimed[key] = payment_method
+            continue
+        kept, newer = (holder, payment_method) if holder.id < payment_method.id else (payment_method, holder)
+        _delete_duplicate(actor=actor, newer=newer, kept=kept)
+        deleted.add(newer.id)
+        claimed[key] = kept
+    return deleted
+
+
+def _delete_duplicate(*, actor: Actor, newer: PaymentMethod, kept: PaymentMethod) -> None:
+    redact_payment_method(newer)
+    # A customer whose default was the duplicate keeps the same card as its default.
+    Customer.unscoped.filter(pk=newer.customer_id, default_payment_method_id=newer.id).update(
+        default_payment_method_id=kept.id
+    )
+    audit_record(
+        actor=actor,
+        action=AuditAction.PAYMENT_METHOD_DELETE,
+        object_type="payment_method",
+        object_id=newer.id,
+        merchant_id=newer.merchant_id,
+        details={"reason": "duplicate found by fingerprint rotation", "kept": kept.id},
+    )
 
 
 def _rewrap_once(*, actor: Actor, batch_size: int, progress: RotationProgress) -> tuple[int, set[str]]:
     with transaction.atomic():
         batch = list(
-            _stale()
-            .filter(id__gt=progress.after)
-            .select_for_update()
-            .order_by("id")
-            .only("id", "merchant_id", "sealed_card", "kek_version", "card_fingerprint")[:batch_size]
+            _stale().filter(id__gt=progress.after).select_for_update().order_by("id").only(*_BATCH_FIELDS)[:batch_size]
         )
         if not batch:
             return 0, set()
         progress.after = batch[-1].id
-        failed = set()
+        failed: set[str] = set()
+        refingerprinted: list[PaymentMethod] = []
+        rewrapped: set[str] = set()
         for payment_method in batch:
             try:
-                _refresh(payment_method)
+                new_fingerprint, new_wrap = _refresh(payment_method)
             except crypto.DecryptionFailed:
                 failed.add(payment_method.id)
-        batch = [payment_method for payment_method in batch if payment_method.id not in failed]
+                continue
+            if new_fingerprint:
+                refingerprinted.append(payment_method)
+            if new_wrap:
+                rewrapped.add(payment_method.id)
+        duplicates = _resolve_duplicates(actor=actor, refingerprinted=refingerprinted)
+        batch = [pm for pm in batch if pm.id not in failed and pm.id not in duplicates]
+        progress.duplicates.extend(sorted(duplicates))
+        progress.rewrapped += len(rewrapped - duplicates)
+        progress.refingerprinted += sum(1 for pm in refingerprinted if pm.id not in duplicates)
         if not batch:
-            return 0, failed
+            return len(duplicates), failed
         # One prepared UPDATE per row: bulk_update's CASE expressions cost more than the crypto here.
         with connection.cursor() as cursor:
             cursor.executemany(

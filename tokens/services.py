@@ -199,7 +199,7 @@ def _with_connector_token(payment_method: PaymentMethod, details: dict[str, Any]
     return [*tokens, details]
 
 
-def _redact(payment_method: PaymentMethod) -> None:
+def redact_payment_method(payment_method: PaymentMethod) -> None:
     """Destroy the card data: the ciphertext and its wrapped data key go, not just a flag. A network
     token is marked for deletion at the token service, which happens after the transaction."""
     payment_method.status = PaymentMethod.Status.REDACTED
@@ -221,7 +221,7 @@ def payment_method_delete(*, actor: Actor, merchant: Merchant, payment_method_id
         payment_method = payment_method_lookup(merchant=merchant, payment_method_id=payment_method_id, for_update=True)
         if payment_method.status == PaymentMethod.Status.REDACTED:
             raise errors.AlreadyRedacted("Payment method has already been redacted")
-        _redact(payment_method)
+        redact_payment_method(payment_method)
         _audit(actor, AuditAction.PAYMENT_METHOD_DELETE, payment_method)
     if payment_method.network_token_delete_pending:
         network_tokens_delete_at_provider([payment_method])
@@ -241,7 +241,7 @@ def payment_methods_delete_for_customer(*, actor: Actor, customer: Customer) -> 
     )
     pending = []
     for payment_method in payment_methods:
-        _redact(payment_method)
+        redact_payment_method(payment_method)
         _audit(actor, AuditAction.PAYMENT_METHOD_DELETE, payment_method, details={"reason": "customer deleted"})
         if payment_method.network_token_delete_pending:
             pending.append(payment_method)

@@ -5,6 +5,8 @@ moves every data key to KEK 2 in resumable batches, and afterwards KEK 1 may be 
 """
 
 import hashlib
+import os
+import signal
 from collections import Counter
 from io import StringIO
 from unittest import mock
@@ -14,6 +16,7 @@ from django.core.management import CommandError, call_command
 
 from api.payment_methods.serializers import PaymentMethodCreateSerializer
 from audit.models import AuditEvent
+from customers.models import Customer
 from merchants import scopes
 from tests.helpers.api import VaultClient
 from tests.helpers.customers import create_customer
@@ -191,7 +194,7 @@ def test_rotation_rewraps_1000_records_under_kek_2_and_every_card_stays_readable
     assert_all_decrypt(cards)
     assert_reveals(reveal_api, cards, sample)
     assert "MISSING" not in run("--status")
-    assert "re-wrapped 0 record(s)" in run("--no-progress")
+    assert "every record is already under the newest keys" in run("--no-progress")
     assert len(rewrap_events()) == 2
 
 
@@ -299,3 +302,72 @@ def test_one_unreadable_record_does_not_stall_the_rotation(settings, vault):
     for row in PaymentMethod.objects.exclude(pk=damaged):
         secret = crypto.open_sealed(row.sealed_card, merchant_id=row.merchant_id, record_id=row.id)
         assert secret.number == cards[row.id] and row.kek_version == "2"
+
+
+FINGERPRINT_KEY_2 = hashlib.sha256(b"rotation-fingerprint-2").digest()
+
+
+def test_duplicates_made_while_the_old_fingerprint_key_was_missing_are_resolved_by_the_rotation(
+    settings, vault, api, tenant
+):
+    # Cards vaulted under fingerprint key 1; then key 1 is dropped from the configuration before any
+    # rotation, so vaulting the same cards again finds no match and creates duplicates under key 2.
+    originals = vault(range(6))
+    customer_id = PaymentMethod.objects.first().customer_id
+    settings.VAULT_FINGERPRINT_KEYS = {"2": FINGERPRINT_KEY_2}
+    duplicates = {}
+    for number in list(originals.values())[:4]:
+        response = api.post("/payment_methods", body(customer_id, number))
+        assert response.status_code == 200 and response.json()["id"] not in originals
+        duplicates[response.json()["id"]] = number
+    newest_duplicate = max(duplicates)
+    Customer.objects.filter(pk=customer_id).update(default_payment_method_id=newest_duplicate)
+    settings.VAULT_FINGERPRINT_KEYS = {"1": FINGERPRINT_KEY, "2": FINGERPRINT_KEY_2}
+
+    output = run("--no-progress", "--batch-size", "4")
+
+    assert "recomputed the fingerprints of 6 record(s) with fingerprint key 2" in output
+    assert "deleted 4 newer duplicate payment method(s)" in output and "re-wrapped" not in output
+    live = PaymentMethod.objects.filter(status="active")
+    assert set(live.values_list("id", flat=True)) == set(originals)
+    assert all(fingerprint.startswith("2$") for fingerprint in live.values_list("card_fingerprint", flat=True))
+    for deleted in PaymentMethod.objects.filter(pk__in=duplicates):
+        assert deleted.status == "redacted" and deleted.sealed_card == "" and deleted.card_fingerprint is None
+    reasons = AuditEvent.objects.filter(action="payment_method.delete", object_id__in=duplicates)
+    assert {event.details["reason"] for event in reasons} == {"duplicate found by fingerprint rotation"}
+    # The customer's default followed the card to the payment method that was kept.
+    kept = Customer.objects.get(pk=customer_id).default_payment_method_id
+    assert kept in originals and originals[kept] == duplicates[newest_duplicate]
+    assert "every record is already under the newest keys" in run("--no-progress")
+
+
+def test_a_fingerprint_only_run_says_so_and_changes_no_kek(settings, vault):
+    vault(range(5))
+    settings.VAULT_FINGERPRINT_KEYS = {"1": FINGERPRINT_KEY, "2": FINGERPRINT_KEY_2}
+    output = run("--no-progress")
+    assert "recomputed the fingerprints of 5 record(s) with fingerprint key 2" in output
+    assert "re-wrapped" not in output and versions() == {"1": 5}
+
+
+def test_a_signal_stops_the_rotation_after_the_batch_in_hand_and_a_second_run_resumes(settings, vault):
+    cards = vault(range(50))
+    activate_kek_2(settings)
+    batches = []
+
+    def batch_then_interrupt(**kwargs) -> int:
+        done = rotation.rewrap_batch(**kwargs)
+        batches.append(done)
+        if len(batches) == 2:
+            os.kill(os.getpid(), signal.SIGINT)  # as Ctrl-C would, in the middle of the run
+        return done
+
+    out = StringIO()
+    with mock.patch.object(rotate_keys, "rewrap_batch", batch_then_interrupt), pytest.raises(CommandError) as stopped:
+        call_command("rotate_keys", "--no-progress", "--batch-size", "10", stdout=out, stderr=StringIO())
+    assert stopped.value.returncode == 130
+    assert "interrupted after 20 of 50 record(s); run again to resume" in str(stopped.value)
+    assert versions() == {"2": 20, "1": 30}
+    # The handler is gone again: SIGINT is back to raising KeyboardInterrupt.
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert "re-wrapped 30 record(s)" in run("--no-progress", "--batch-size", "10")
+    assert_all_decrypt(cards)

@@ -1,8 +1,12 @@
+import signal
+from contextlib import contextmanager
+
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from audit.actors import operator_actor
+from tokens.crypto import current_fingerprint_version
 from tokens.rotation import (
     RotationProgress,
     fingerprint_versions_in_use,
@@ -32,12 +36,22 @@ class Command(BaseCommand):
         total = records_to_rewrap()
         done = 0
         progress = RotationProgress()
-        with tqdm(total=total, unit="record", disable=options["no_progress"], file=self.stderr) as bar:
-            while count := rewrap_batch(actor=actor, batch_size=max(1, options["batch_size"]), progress=progress):
+        with (
+            _stop_requests() as stop,
+            tqdm(total=total, unit="record", disable=options["no_progress"], file=self.stderr) as bar,
+        ):
+            # A stop request lets the batch in hand commit; the next run resumes after it.
+            while not stop and (
+                count := rewrap_batch(actor=actor, batch_size=max(1, options["batch_size"]), progress=progress)
+            ):
                 done += count
                 bar.update(count)
+        self._report(progress)
+        if stop:
+            raise CommandError(
+                f"interrupted after {done} of {total} record(s); run again to resume", returncode=INTERRUPTED
+            )
         unreadable = progress.unreadable
-        self.stdout.write(f"re-wrapped {done} record(s) under KEK version {settings.VAULT_ACTIVE_KEK}")
         self._status()
         if unreadable:
             raise CommandError(
@@ -45,6 +59,24 @@ class Command(BaseCommand):
                 f"{', '.join(sorted(unreadable)[:20])}{' …' if len(unreadable) > 20 else ''}. "
                 "Check --status for KEK versions missing from VAULT_KEYRING."
             )
+
+    def _report(self, progress: RotationProgress) -> None:
+        """Say what was done, and only that: a fingerprint-only run changes no KEK."""
+        if progress.rewrapped:
+            self.stdout.write(
+                f"re-wrapped {progress.rewrapped} record(s) under KEK version {settings.VAULT_ACTIVE_KEK}"
+            )
+        if progress.refingerprinted:
+            self.stdout.write(f"recomputed the fingerprints of {progress.refingerprinted} record(s) with "
+                              f"fingerprint key {current_fingerprint_version()}")  # fmt: skip
+        if progress.duplicates:
+            shown = ", ".join(progress.duplicates[:20]) + (" …" if len(progress.duplicates) > 20 else "")
+            self.stdout.write(
+                f"deleted {len(progress.duplicates)} newer duplicate payment method(s) of the same card and "
+                f"customer (audited): {shown}"
+            )
+        if not (progress.rewrapped or progress.refingerprinted or progress.duplicates):
+            self.stdout.write("every record is already under the newest keys")
 
     def _status(self) -> None:
         in_use = kek_versions_in_use()
@@ -65,3 +97,31 @@ class Command(BaseCommand):
             elif fingerprints[version] == 0 and version != newest:
                 state += ", unused: may be retired"
             self.stdout.write(f"fingerprint key {version}: {fingerprints[version]} record(s) ({state})")
+
+
+# The exit status of a run stopped by SIGINT or SIGTERM, as a shell reports an interrupted command.
+INTERRUPTED = 130
+
+
+class _StopFlag:
+    def __init__(self) -> None:
+        self.requested = False
+
+    def __bool__(self) -> bool:
+        return self.requested
+
+
+@contextmanager
+def _stop_requests():
+    """A flag that SIGINT and SIGTERM raise instead of killing the run mid-batch."""
+    flag = _StopFlag()
+
+    def request_stop(signum, frame) -> None:
+        flag.requested = True
+
+    previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield flag
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
