@@ -1,18 +1,28 @@
 """Health endpoints for the production server and its orchestrator.
 
-`/health` is liveness: the process answers. `/health/ready` is readiness: the database answers and
-the keyring seals and opens a probe value, else 503 with which check failed.
+`/health` is liveness: the process answers. `/health/ready` is readiness: the database answers, the
+keyring seals and opens a probe value (at most once every KEYRING_PROBE_SECONDS: anyone may call
+readiness, and it must not cost an encryption each time), and, when REDIS_URL is set, Redis answers;
+else 503 with which check failed. An unreachable Redis fails readiness only under the `deny` policy
+(VAULT_RATE_LIMIT_ON_STORE_ERROR): with `allow` the vault serves without it, and says so.
 """
 
+import time
+
+from django.conf import settings
 from django.db import DatabaseError, connection
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from core import errors
 from core.responses import error_response
+from merchants.rate_limits import rate_store_reachable
 from tokens import crypto
 
 _PROBE = crypto.CardSecret(number="0" * 16)
+KEYRING_PROBE_SECONDS = 5.0
+# The last probe: when, of which keyring configuration, and its result.
+_keyring_probe: dict[str, object] = {"at": float("-inf"), "of": None, "ok": False}
 
 
 def _database_ok() -> bool:
@@ -25,11 +35,17 @@ def _database_ok() -> bool:
 
 
 def _keyring_ok() -> bool:
+    now = time.monotonic()
+    configuration = (settings.VAULT_ACTIVE_KEK, tuple(sorted(settings.VAULT_KEYRING)))
+    if _keyring_probe["of"] == configuration and now - float(_keyring_probe["at"]) < KEYRING_PROBE_SECONDS:  # type: ignore[arg-type]
+        return bool(_keyring_probe["ok"])
     try:
         sealed = crypto.seal(_PROBE, merchant_id="health", record_id="probe")
-        return crypto.open_sealed(sealed.value, merchant_id="health", record_id="probe") == _PROBE
+        ok = crypto.open_sealed(sealed.value, merchant_id="health", record_id="probe") == _PROBE
     except Exception:
-        return False
+        ok = False
+    _keyring_probe.update(at=now, of=configuration, ok=ok)
+    return ok
 
 
 @csrf_exempt  # no session, nothing changed: a POST is answered 405 like on the API
@@ -44,7 +60,13 @@ def ready(request: HttpRequest) -> JsonResponse:
     if request.method not in ("GET", "HEAD"):
         return error_response(errors.MethodNotAllowed())
     checks = {"database": _database_ok(), "keyring": _keyring_ok()}
-    if all(checks.values()):
+    required = dict(checks)
+    redis_ok = rate_store_reachable()
+    if redis_ok is not None:
+        checks["rate_limit_store"] = redis_ok
+        if settings.VAULT_RATE_LIMIT_ON_STORE_ERROR == "deny":
+            required["rate_limit_store"] = redis_ok
+    if all(required.values()):
         return JsonResponse({"status": "ready", "checks": checks})
     return JsonResponse(
         {"error": {"type": "api", "code": "HE_00", "message": "Not ready"}, "checks": checks}, status=503

@@ -3,6 +3,7 @@
 import pytest
 
 from tests.helpers.api import VaultClient
+from tests.helpers.redis_server import RedisProcess
 from tests.helpers.tenants import Tenant, make_tenant
 
 
@@ -34,3 +35,11 @@ def fresh_credential_cache():
     credential_cache.clear()
     yield
     credential_cache.clear()
+
+
+@pytest.fixture
+def redis_server():
+    """A Redis server of this test's own on 127.0.0.1, which the test may stop."""
+    server = RedisProcess()
+    yield server
+    server.stop()

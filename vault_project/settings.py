@@ -217,6 +217,11 @@ VAULT_IDEMPOTENCY_STALE_SECONDS = env.int("VAULT_IDEMPOTENCY_STALE_SECONDS", def
 VAULT_RATE_LIMIT_PER_MINUTE = env.int("VAULT_RATE_LIMIT_PER_MINUTE", default=6000)
 # Redis for rate-limit counters shared by every server process; without it, the database.
 REDIS_URL = env.str("REDIS_URL", default="")
+# What the rate limiter does when Redis cannot be reached: `allow` lets requests through uncounted
+# (a limiter outage must not stop card vaulting), `deny` answers 503 and makes readiness fail.
+VAULT_RATE_LIMIT_ON_STORE_ERROR = env.str("VAULT_RATE_LIMIT_ON_STORE_ERROR", default="allow")
+if VAULT_RATE_LIMIT_ON_STORE_ERROR not in ("allow", "deny"):
+    raise ImproperlyConfigured("VAULT_RATE_LIMIT_ON_STORE_ERROR must be `allow` or `deny`.")
 # How long a `storage_type: volatile` payment method lives, in seconds.
 VAULT_VOLATILE_TTL = env.int("VAULT_VOLATILE_TTL", default=15 * 60)
 # How long a process may trust a key it verified (revocation elsewhere takes effect within this).

@@ -1,9 +1,16 @@
 """Liveness and readiness endpoints."""
 
+import pytest
 from django.db import OperationalError
 from django.test import Client
 
+from api import health
 from tokens.keys import KeyProviderUnavailable
+
+
+@pytest.fixture(autouse=True)
+def fresh_keyring_probe():
+    health._keyring_probe.update(at=float("-inf"), of=None)
 
 
 def test_liveness_needs_nothing(db):
@@ -41,3 +48,28 @@ def test_not_ready_when_the_database_check_fails(db, monkeypatch):
 def test_health_routes_refuse_other_methods(db):
     assert Client().post("/health").status_code == 405
     assert Client().delete("/health/ready").status_code == 405
+
+
+def test_the_keyring_probe_is_cached_for_a_few_seconds(db, monkeypatch):
+    sealed = []
+    real_seal = health.crypto.seal
+    monkeypatch.setattr(health.crypto, "seal", lambda *a, **k: sealed.append(1) or real_seal(*a, **k))
+    for _ in range(5):
+        assert Client().get("/health/ready").status_code == 200
+    assert len(sealed) == 1
+    health._keyring_probe["at"] -= health.KEYRING_PROBE_SECONDS
+    Client().get("/health/ready")
+    assert len(sealed) == 2
+
+
+def test_readiness_reports_redis_and_fails_without_it_only_under_the_deny_policy(db, settings, redis_server):
+    settings.REDIS_URL = redis_server.url
+    ready = Client().get("/health/ready")
+    assert ready.status_code == 200 and ready.json()["checks"]["rate_limit_store"] is True
+    redis_server.stop()
+    settings.VAULT_RATE_LIMIT_ON_STORE_ERROR = "allow"
+    allowed = Client().get("/health/ready")
+    assert allowed.status_code == 200 and allowed.json()["checks"]["rate_limit_store"] is False
+    settings.VAULT_RATE_LIMIT_ON_STORE_ERROR = "deny"
+    denied = Client().get("/health/ready")
+    assert denied.status_code == 503 and denied.json()["checks"]["rate_limit_store"] is False

@@ -2,22 +2,18 @@
 
 import pytest
 
+from customers.models import Customer
 from merchants.models import RateLimitCounter
+from merchants.rate_limits import store_outages
 from tests.helpers.api import VaultClient, assert_error
 from tests.helpers.customers import CUSTOMER_BODY
+from tests.helpers.redis_server import RedisProcess
 
 
 @pytest.fixture(params=["database", "redis"])
 def store(request, settings):
     if request.param == "redis":
-        import redis
-
-        try:
-            redis.Redis.from_url("redis://127.0.0.1:6379/15", socket_connect_timeout=1).ping()
-        except redis.RedisError:
-            pytest.skip("no Redis on 127.0.0.1:6379")
-        redis.Redis.from_url("redis://127.0.0.1:6379/15").flushdb()
-        settings.REDIS_URL = "redis://127.0.0.1:6379/15"
+        settings.REDIS_URL = request.getfixturevalue("redis_server").url
     else:
         settings.REDIS_URL = ""
     return request.param
@@ -55,3 +51,53 @@ def test_bad_keys_are_not_counted_against_a_good_one(api, tenant, settings, stor
     for _ in range(5):
         VaultClient("vlt_" + "x" * 16 + "_" + "y" * 43, tenant.profile.id).get("/customers")
     assert [api.get("/customers").status_code for _ in range(2)] == [200, 200]
+
+
+# --- Redis unreachable -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def outage_report():
+    """A fresh once-a-minute report, so each test sees its own first log line."""
+    store_outages.since_report, store_outages.last_report = 0, float("-inf")
+    return store_outages
+
+
+def test_with_redis_down_the_allow_policy_serves_uncounted_and_logs_once(
+    api, settings, redis_server, caplog, outage_report
+):
+    settings.REDIS_URL = redis_server.url
+    settings.VAULT_RATE_LIMIT_PER_MINUTE = 2
+    settings.VAULT_RATE_LIMIT_ON_STORE_ERROR = "allow"
+    assert api.get("/customers").status_code == 200
+    redis_server.stop()
+    statuses = [api.get("/customers").status_code for _ in range(5)]
+    assert statuses == [200] * 5  # over the limit of 2, but nothing could count them
+    assert api.post("/customers", CUSTOMER_BODY).status_code == 200
+    reports = [record for record in caplog.records if "rate-limit store unreachable" in record.getMessage()]
+    assert len(reports) == 1 and "ConnectionError" in reports[0].getMessage()
+    assert outage_report.since_report == 5
+
+
+def test_with_redis_down_the_deny_policy_answers_503_never_500(api, settings, redis_server, outage_report):
+    settings.REDIS_URL = redis_server.url
+    settings.VAULT_RATE_LIMIT_ON_STORE_ERROR = "deny"
+    redis_server.stop()
+    before = Customer.objects.count()
+    for response in (api.get("/customers"), api.post("/customers", CUSTOMER_BODY)):
+        body = assert_error(response, 503, "HE_00")
+        assert "rate limiter" in body["error"]["message"]
+    assert Customer.objects.count() == before
+
+
+def test_redis_back_after_an_outage_counts_again(api, settings, redis_server, outage_report):
+    settings.REDIS_URL = redis_server.url
+    settings.VAULT_RATE_LIMIT_PER_MINUTE = 1
+    port = redis_server.port
+    redis_server.stop()
+    assert api.get("/customers").status_code == 200
+    restarted = RedisProcess(port=port)
+    try:
+        assert [api.get("/customers").status_code for _ in range(2)] == [200, 429]
+    finally:
+        restarted.stop()
