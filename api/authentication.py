@@ -62,6 +62,7 @@ class ApiKeyAuthentication(BaseAuthentication):
         cached = self._cached(plaintext, request.META.get("HTTP_X_PROFILE_ID"))
         if cached is not None:
             return cached
+        generation = credential_cache.begin()
         api_key = api_key_verify(plaintext=plaintext)
         if api_key is None:
             raise errors.Unauthenticated()
@@ -75,7 +76,12 @@ class ApiKeyAuthentication(BaseAuthentication):
             raise errors.Unauthenticated()
         if settings.VAULT_API_KEY_CACHE_SECONDS > 0:
             credential_cache.put(
-                keys.hash_key(plaintext), profile_id, api_key, profile, settings.VAULT_API_KEY_CACHE_SECONDS
+                keys.hash_key(plaintext),
+                profile_id,
+                api_key,
+                profile,
+                settings.VAULT_API_KEY_CACHE_SECONDS,
+                generation=generation,
             )
         return self._principal(api_key, profile)
 

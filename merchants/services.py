@@ -12,7 +12,7 @@ from audit.actions import AuditAction
 from audit.actors import Actor
 from audit.services import audit_record
 from merchants import keys
-from merchants.credential_cache import credential_cache
+from merchants.credential_cache import announce_revocation, credential_cache
 from merchants.models import ApiKey, Merchant, Profile
 from merchants.scopes import DEFAULT_SCOPES, normalise_scopes
 
@@ -135,8 +135,11 @@ def api_key_revoke(*, actor: Actor, api_key: ApiKey) -> ApiKey:
     if api_key.revoked_at is None:
         api_key.revoked_at = timezone.now()
         api_key.save(update_fields=["revoked_at"])
-        # At once in this process; other processes forget the key within VAULT_API_KEY_CACHE_SECONDS.
+        # At once in this process; in every other within a second through Redis (else within
+        # VAULT_API_KEY_CACHE_SECONDS). Cleared again after commit: a request verifying the key
+        # meanwhile read it unrevoked, and its cache entry must not outlive the revocation.
         transaction.on_commit(credential_cache.clear)
+        transaction.on_commit(announce_revocation)
         credential_cache.clear()
         audit_record(
             actor=actor,

@@ -29,12 +29,12 @@ def other_api(other_tenant) -> VaultClient:
 
 @pytest.fixture(autouse=True)
 def fresh_credential_cache():
-    """Each test starts with no verified key remembered by this process."""
+    """Each test starts with no verified key remembered by this process, nor any revocation epoch seen."""
     from merchants.credential_cache import credential_cache
 
-    credential_cache.clear()
+    credential_cache.reset()
     yield
-    credential_cache.clear()
+    credential_cache.reset()
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ from django.utils.http import urlencode
 from console.admin.base import VaultModelAdmin, admin_actor
 from console.forms import ApiKeyIssueForm
 from console.site import vault_admin
+from merchants.credential_cache import revocation_reach_seconds
 from merchants.models import ApiKey, ApiKeyState, Merchant, Profile, api_key_state_condition
 from merchants.scopes import PAYMENT_METHODS_REVEAL
 from merchants.services import (
@@ -282,7 +283,10 @@ class ApiKeyAdmin(VaultModelAdmin):
                     self.log_change(request, api_key, [{"changed": {"fields": ["revoked_at"]}}])
                     revoked += 1
             self.message_user(
-                request, f"Revoked {revoked} API key(s). They fail authentication at once.", messages.SUCCESS
+                request,
+                f"Revoked {revoked} API key(s). They fail authentication at once on this instance and within "
+                f"{revocation_reach_seconds():g} second(s) on every other.",
+                messages.SUCCESS,
             )
             return None
         context = {

@@ -403,6 +403,9 @@ def test_an_administrator_revokes_a_key_after_confirming(administrator, tenant):
 
     done = client.post(changelist, {"action": "revoke_selected", "_selected_action": [api_key.pk], "confirm": "yes"})
     assert done.status_code == 302
+    # The page says how soon other instances refuse it: the cache's lifetime here, without Redis.
+    notice = client.get(changelist).content.decode()
+    assert "Revoked 1 API key(s). They fail authentication at once on this instance and within 5 second(s)" in notice
     api_key.refresh_from_db()
     assert api_key.revoked_at is not None
     assert api.get("/customers").status_code == 401

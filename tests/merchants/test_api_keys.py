@@ -1,5 +1,6 @@
 """API keys: random, prefixed, stored only as a keyed hash, last use written at most once a minute."""
 
+import time
 from datetime import timedelta
 
 from django.db import connection
@@ -7,9 +8,14 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from merchants import keys
-from merchants.credential_cache import credential_cache
+from merchants.credential_cache import (
+    REVOCATION_CHECK_SECONDS,
+    CredentialCache,
+    announce_revocation,
+    credential_cache,
+)
 from merchants.models import ApiKey
-from tests.helpers.api import VaultClient
+from tests.helpers.api import VaultClient, assert_error
 from tests.helpers.tenants import issue_key
 
 
@@ -77,8 +83,6 @@ def test_a_remembered_key_is_refused_once_it_expires(api, tenant, settings):
     key = issue_key(tenant, expires_in=timedelta(seconds=2))
     client = VaultClient(key, tenant.profile.id)
     assert client.get("/customers").status_code == 200
-    import time
-
     time.sleep(2.1)
     assert client.get("/customers").status_code == 401
 
@@ -89,3 +93,60 @@ def test_the_cache_can_be_switched_off(api, tenant, settings):
     with CaptureQueriesContext(connection) as queries:
         api.get("/customers")
     assert any("merchants_apikey" in q["sql"] for q in queries.captured_queries)
+
+
+# --- revocation across processes --------------------------------------------------------------------
+
+
+def _remembered(cache: CredentialCache, tenant) -> bool:
+    return cache.get("digest", tenant.profile.id) is not None
+
+
+def _remember(cache: CredentialCache, tenant) -> None:
+    cache.put("digest", tenant.profile.id, tenant.api_key, tenant.profile, 5, generation=cache.begin())
+
+
+def test_a_request_verifying_a_key_during_its_revocation_cannot_put_it_back(tenant):
+    cache = CredentialCache()
+    generation = cache.begin()  # a request starts verifying the key...
+    cache.clear()  # ...the key is revoked meanwhile...
+    cache.put("digest", tenant.profile.id, tenant.api_key, tenant.profile, 5, generation=generation)
+    assert not _remembered(cache, tenant)  # ...and what it read before the revocation is not kept
+
+
+def test_a_revocation_announced_through_redis_reaches_another_process_within_a_second(tenant, settings, redis_server):
+    settings.REDIS_URL = redis_server.url
+    other_process = CredentialCache()
+    _remember(other_process, tenant)
+    assert _remembered(other_process, tenant)
+    announce_revocation()
+    started = time.monotonic()
+    while _remembered(other_process, tenant):
+        assert time.monotonic() - started < 1.0, "the other process still trusts the revoked key"
+        time.sleep(0.05)
+
+
+def test_a_key_revoked_in_another_process_is_refused_here_within_a_second(api, tenant, settings, redis_server):
+    settings.REDIS_URL = redis_server.url
+    settings.VAULT_API_KEY_CACHE_SECONDS = 60
+    assert api.get("/customers").status_code == 200  # remembered here for a minute
+    # What api_key_revoke does in another process: the row changes, then the epoch is announced.
+    ApiKey.objects.filter(pk=tenant.api_key.pk).update(revoked_at=timezone.now())
+    announce_revocation()
+    time.sleep(REVOCATION_CHECK_SECONDS + 0.1)
+    assert_error(api.get("/customers"), 401, "IR_01")
+
+
+def test_with_redis_unreadable_the_cache_is_not_trusted(api, tenant, settings, redis_server):
+    settings.REDIS_URL = redis_server.url
+    settings.VAULT_API_KEY_CACHE_SECONDS = 60
+    cache = CredentialCache()
+    _remember(cache, tenant)
+    redis_server.stop()
+    time.sleep(REVOCATION_CHECK_SECONDS + 0.1)
+    assert not _remembered(cache, tenant)
+    _remember(cache, tenant)
+    assert not _remembered(cache, tenant)
+    # Requests still authenticate, from the database each time.
+    ApiKey.objects.filter(pk=tenant.api_key.pk).update(revoked_at=timezone.now())
+    assert_error(api.get("/customers"), 401, "IR_01")
