@@ -28,3 +28,24 @@ accesslog = None
 errorlog = "-"
 loglevel = os.environ.get("VAULT_LOG_LEVEL", "info").lower()
 wsgi_app = "vault_project.wsgi:application"
+
+
+def on_starting(server) -> None:
+    """Refuse to start with a keyring that lacks a key stored cards need (see tokens/rotation.py)."""
+    import sys
+
+    import django
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "vault_project.settings")
+    django.setup()
+    from django.db import DatabaseError
+
+    from tokens.rotation import keyring_startup_problem
+
+    try:
+        problem = keyring_startup_problem()
+    except DatabaseError as exc:  # not migrated yet, or unreachable: readiness reports the database
+        server.log.warning("could not check the keyring against stored cards: %s", type(exc).__name__)
+        return
+    if problem:
+        sys.exit(problem)  # the one line on stderr, exit status 1

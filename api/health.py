@@ -18,6 +18,7 @@ from core import errors
 from core.responses import error_response
 from merchants.rate_limits import rate_store_reachable
 from tokens import crypto
+from tokens.rotation import kek_versions_missing
 
 _PROBE = crypto.CardSecret(number="0" * 16)
 KEYRING_PROBE_SECONDS = 5.0
@@ -32,6 +33,20 @@ def _database_ok() -> bool:
             return cursor.fetchone() == (1,)
     except DatabaseError:
         return False
+
+
+_missing_probe: dict[str, object] = {"at": float("-inf"), "of": None, "missing": []}
+
+
+def _missing_keks() -> list[str]:
+    """KEK versions stored cards need and this keyring lacks, looked up at most every KEYRING_PROBE_SECONDS."""
+    now = time.monotonic()
+    configuration = tuple(sorted(settings.VAULT_KEYRING))
+    if _missing_probe["of"] == configuration and now - float(_missing_probe["at"]) < KEYRING_PROBE_SECONDS:  # type: ignore[arg-type]
+        return list(_missing_probe["missing"])  # type: ignore[call-overload]
+    missing = kek_versions_missing()
+    _missing_probe.update(at=now, of=configuration, missing=missing)
+    return missing
 
 
 def _keyring_ok() -> bool:
@@ -59,7 +74,14 @@ def live(request: HttpRequest) -> JsonResponse:
 def ready(request: HttpRequest) -> JsonResponse:
     if request.method not in ("GET", "HEAD"):
         return error_response(errors.MethodNotAllowed())
-    checks = {"database": _database_ok(), "keyring": _keyring_ok()}
+    checks: dict[str, bool] = {"database": _database_ok(), "keyring": _keyring_ok()}
+    missing: list[str] = []
+    if checks["database"]:
+        try:
+            missing = _missing_keks()
+        except DatabaseError:
+            checks["database"] = False
+    checks["keys_in_use"] = not missing
     required = dict(checks)
     redis_ok = rate_store_reachable()
     if redis_ok is not None:
@@ -68,6 +90,8 @@ def ready(request: HttpRequest) -> JsonResponse:
             required["rate_limit_store"] = redis_ok
     if all(required.values()):
         return JsonResponse({"status": "ready", "checks": checks})
-    return JsonResponse(
-        {"error": {"type": "api", "code": "HE_00", "message": "Not ready"}, "checks": checks}, status=503
-    )
+    body: dict[str, object] = {"error": {"type": "api", "code": "HE_00", "message": "Not ready"}, "checks": checks}
+    if missing:
+        # Versions, never key material: what the operator must put back into VAULT_KEYRING.
+        body["missing_kek_versions"] = missing
+    return JsonResponse(body, status=503)

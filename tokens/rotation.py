@@ -199,3 +199,25 @@ def _rewrap_once(*, actor: Actor, batch_size: int, progress: RotationProgress) -
             details={"count": len(batch), "fingerprint_key": crypto.current_fingerprint_version()},
         )
     return len(batch), failed
+
+
+def kek_versions_missing() -> list[str]:
+    """KEK versions that stored cards are sealed under but this instance's keyring lacks: those cards
+    cannot be decrypted here. One DISTINCT over the indexed kek_version column."""
+    stored = PaymentMethod.unscoped.exclude(kek_version="").values_list("kek_version", flat=True).distinct()
+    return sorted(set(stored) - set(settings.VAULT_KEYRING))
+
+
+def keyring_startup_problem() -> str | None:
+    """Why this instance must not start with its keyring, in one line; None when it may.
+
+    VAULT_ALLOW_MISSING_KEKS=true lets an operator start it anyway (to serve the other cards while
+    the key is being restored); readiness keeps naming the missing versions meanwhile.
+    """
+    missing = kek_versions_missing()
+    if not missing or settings.VAULT_ALLOW_MISSING_KEKS:
+        return None
+    return (
+        f"refusing to start: stored cards are sealed under KEK version(s) {', '.join(missing)}, missing from "
+        "VAULT_KEYRING; restore the key(s), or set VAULT_ALLOW_MISSING_KEKS=true to start anyway"
+    )

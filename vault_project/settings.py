@@ -33,6 +33,8 @@ VAULT_API_KEY_PEPPER = check_secret("VAULT_API_KEY_PEPPER", env.str("VAULT_API_K
 # Key-encryption keys (KEKs) that wrap each card's data key, by version; the newest encrypts.
 VAULT_KEYRING = parse_keyring("VAULT_KEYRING", env.str("VAULT_KEYRING", default=""))
 VAULT_ACTIVE_KEK = env.str("VAULT_ACTIVE_KEK", default=newest_version(VAULT_KEYRING))
+# Start even though stored cards use a KEK version missing from VAULT_KEYRING (those cards answer 503).
+VAULT_ALLOW_MISSING_KEKS = env.bool("VAULT_ALLOW_MISSING_KEKS", default=False)
 if VAULT_ACTIVE_KEK not in VAULT_KEYRING:
     raise ImproperlyConfigured("VAULT_ACTIVE_KEK must name a version present in VAULT_KEYRING.")
 # Keys for card fingerprints (HMAC-SHA256), by version, kept apart from the KEKs; the newest is used.

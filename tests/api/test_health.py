@@ -5,12 +5,16 @@ from django.db import OperationalError
 from django.test import Client
 
 from api import health
+from tests.helpers.customers import create_customer
+from tests.helpers.payment_methods import create_payment_method
 from tokens.keys import KeyProviderUnavailable
+from tokens.models import PaymentMethod
 
 
 @pytest.fixture(autouse=True)
 def fresh_keyring_probe():
     health._keyring_probe.update(at=float("-inf"), of=None)
+    health._missing_probe.update(at=float("-inf"), of=None)
 
 
 def test_liveness_needs_nothing(db):
@@ -21,7 +25,10 @@ def test_liveness_needs_nothing(db):
 def test_ready_checks_database_and_keyring(db):
     response = Client().get("/health/ready")
     assert response.status_code == 200
-    assert response.json() == {"status": "ready", "checks": {"database": True, "keyring": True}}
+    assert response.json() == {
+        "status": "ready",
+        "checks": {"database": True, "keyring": True, "keys_in_use": True},
+    }
 
 
 def test_not_ready_without_a_usable_keyring(db, monkeypatch):
@@ -31,7 +38,7 @@ def test_not_ready_without_a_usable_keyring(db, monkeypatch):
     monkeypatch.setattr("tokens.crypto.key_provider", unavailable)
     response = Client().get("/health/ready")
     assert response.status_code == 503
-    assert response.json()["checks"] == {"database": True, "keyring": False}
+    assert response.json()["checks"] == {"database": True, "keyring": False, "keys_in_use": True}
     assert response.json()["error"]["code"] == "HE_00"
 
 
@@ -73,3 +80,18 @@ def test_readiness_reports_redis_and_fails_without_it_only_under_the_deny_policy
     settings.VAULT_RATE_LIMIT_ON_STORE_ERROR = "deny"
     denied = Client().get("/health/ready")
     assert denied.status_code == 503 and denied.json()["checks"]["rate_limit_store"] is False
+
+
+def test_readiness_names_kek_versions_that_stored_cards_need_and_the_keyring_lacks(api, settings):
+    card = create_payment_method(api, create_customer(api)["id"])
+    stored = PaymentMethod.objects.get(pk=card["id"]).kek_version
+    settings.VAULT_KEYRING = {"9": bytes(range(32))}
+    settings.VAULT_ACTIVE_KEK = "9"
+    response = Client().get("/health/ready")
+    assert response.status_code == 503
+    assert response.json()["checks"]["keys_in_use"] is False
+    assert response.json()["missing_kek_versions"] == [stored]
+    # Deleted cards hold no ciphertext: once none needs the version, the instance is ready again.
+    api.delete(f"/payment_methods/{card['id']}")
+    health._missing_probe.update(at=float("-inf"))
+    assert Client().get("/health/ready").status_code == 200

@@ -1,0 +1,94 @@
+"""An instance whose keyring lacks a key that stored cards need refuses to start, unless told to;
+started anyway, it says which versions are missing and answers those cards 503, never 500.
+
+The real production server (gunicorn with gunicorn.conf.py) on a SQLite file of the test's own, on
+127.0.0.1; bounded in time.
+"""
+
+import base64
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+import requests
+
+from tests.helpers.gunicorn_server import ROOT, GunicornServer
+
+KEK_7 = base64.b64encode(bytes(range(32))).decode()
+KEK_8 = base64.b64encode(bytes(range(32, 64))).decode()
+FINGERPRINT_KEY = base64.b64encode(bytes(range(64, 96))).decode()
+
+
+@pytest.fixture
+def database_with_cards_under_kek_7(tmp_path):
+    url = f"sqlite:///{tmp_path / 'vault.sqlite3'}"
+    env = {**os.environ, "DATABASE_URL": url, "VAULT_KEYRING": f"7:{KEK_7}", "VAULT_ACTIVE_KEK": "7",
+           "VAULT_FINGERPRINT_KEYS": f"1:{FINGERPRINT_KEY}"}  # fmt: skip
+    for command in (["migrate", "--noinput"], ["seed_payment_methods", "3", "--no-progress"]):
+        done = subprocess.run(
+            [sys.executable, "manage.py", *command], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+        )
+        assert done.returncode == 0, done.stderr[-2000:]
+    return url
+
+
+def _server(url: str, **extra: str) -> GunicornServer:
+    return GunicornServer(
+        url,
+        workers=1,
+        extra_env={
+            "VAULT_KEYRING": f"8:{KEK_8}",
+            "VAULT_ACTIVE_KEK": "8",
+            "VAULT_FINGERPRINT_KEYS": f"1:{FINGERPRINT_KEY}",
+            **extra,
+        },
+    )
+
+
+def test_an_instance_missing_a_kek_in_use_refuses_to_start_with_one_line(database_with_cards_under_kek_7):
+    server = _server(database_with_cards_under_kek_7)
+    started = subprocess.run(
+        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py"],
+        cwd=ROOT,
+        env=server.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert started.returncode != 0
+    lines = [line for line in started.stderr.splitlines() if "refusing to start" in line]
+    assert lines == [
+        "refusing to start: stored cards are sealed under KEK version(s) 7, missing from VAULT_KEYRING; "
+        "restore the key(s), or set VAULT_ALLOW_MISSING_KEKS=true to start anyway"
+    ]
+    assert KEK_8 not in started.stderr and KEK_7 not in started.stderr
+
+
+def test_started_anyway_it_is_not_ready_and_names_the_missing_version(database_with_cards_under_kek_7):
+    server = _server(database_with_cards_under_kek_7, VAULT_ALLOW_MISSING_KEKS="true")
+    server.process = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py"],
+        cwd=ROOT,
+        env=server.env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        ready = None
+        for _ in range(150):
+            try:
+                ready = requests.get(f"{server.url}/health/ready", timeout=2)
+                break
+            except requests.RequestException:
+                if server.process.poll() is not None:
+                    pytest.fail("gunicorn exited although VAULT_ALLOW_MISSING_KEKS=true")
+                time.sleep(0.2)
+        assert ready is not None and ready.status_code == 503
+        assert ready.json()["missing_kek_versions"] == ["7"]
+        assert ready.json()["checks"]["keys_in_use"] is False
+        assert requests.get(f"{server.url}/health", timeout=2).status_code == 200
+    finally:
+        server.stop()
