@@ -76,12 +76,12 @@ def ready(request: HttpRequest) -> JsonResponse:
         return error_response(errors.MethodNotAllowed())
     checks: dict[str, bool] = {"database": _database_ok(), "keyring": _keyring_ok()}
     missing: list[str] = []
-    if checks["database"]:
+    if checks["database"]:  # unknown while the database is down: not reported then
         try:
             missing = _missing_keks()
+            checks["keys_in_use"] = not missing
         except DatabaseError:
             checks["database"] = False
-    checks["keys_in_use"] = not missing
     required = dict(checks)
     redis_ok = rate_store_reachable()
     if redis_ok is not None:

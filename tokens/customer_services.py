@@ -16,7 +16,6 @@ from customers.models import Customer
 from customers.selectors import customer_get
 from merchants.models import Merchant
 from tokens.models import PaymentMethod
-from tokens.network.services import network_tokens_delete_at_provider
 from tokens.selectors import payment_method_get, payment_method_lookup
 from tokens.services import payment_methods_delete_for_customer
 
@@ -42,13 +41,14 @@ def customer_update(*, actor: Actor, merchant: Merchant, customer_id: str, data:
 
 
 def customer_delete(*, actor: Actor, merchant: Merchant, customer_id: str) -> Customer:
-    """Redact a customer of *merchant* and delete every payment method it has, in one transaction."""
+    """Redact a customer of *merchant* and delete every payment method it has, in one transaction.
+
+    Their network tokens are marked for deletion; the worker deletes them at the token service.
+    """
     with transaction.atomic():
         customer = customer_get(merchant=merchant, customer_id=customer_id, for_update=True)
-        tokens_to_delete = payment_methods_delete_for_customer(actor=actor, customer=customer)
+        payment_methods_delete_for_customer(actor=actor, customer=customer)
         customer_services.customer_redact(actor=actor, customer=customer)
-    # Outside the transaction: the token service is slow compared to the database.
-    network_tokens_delete_at_provider(tokens_to_delete)
     return customer
 
 

@@ -26,7 +26,6 @@ from tokens.network.services import (
     network_token_discard,
     network_token_fields,
     network_token_provision,
-    network_tokens_delete_at_provider,
 )
 from tokens.selectors import payment_method_duplicate, payment_method_get, payment_method_lookup
 
@@ -223,8 +222,8 @@ def payment_method_delete(*, actor: Actor, merchant: Merchant, payment_method_id
             raise errors.AlreadyRedacted("Payment method has already been redacted")
         redact_payment_method(payment_method)
         _audit(actor, AuditAction.PAYMENT_METHOD_DELETE, payment_method)
-    if payment_method.network_token_delete_pending:
-        network_tokens_delete_at_provider([payment_method])
+    # Its network token, if any, is now marked for deletion: the worker deletes it at the token
+    # service (`run_worker`, or `purge_expired`), so the request never waits on that service.
     return payment_method
 
 

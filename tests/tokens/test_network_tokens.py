@@ -5,8 +5,10 @@ import logging
 import socket
 import time
 from datetime import UTC, datetime, timedelta
+from io import StringIO
 
 import pytest
+from django.core.management import call_command
 from django.utils import timezone
 
 from audit.models import AuditEvent
@@ -172,24 +174,29 @@ def test_every_token_of_one_card_has_the_same_par(nt):
     assert first["par"] == second["par"] != third["par"]
 
 
-def test_deleting_the_payment_method_deletes_the_token(nt, simulator):
+def test_deleting_the_payment_method_marks_the_token_and_the_worker_deletes_it(nt, simulator):
     _, api, _, customer = nt
     pm = tokenized(api, customer["id"])
     ref = PaymentMethod.objects.get(pk=pm["id"]).network_token_ref
     api.delete(f"/payment_methods/{pm['id']}")
+    # The request did not wait on the token service: the token is only marked.
+    assert simulator.call("GET", f"/v1/tokens/{ref}")[1]["status"] == "ACTIVE"
+    assert PaymentMethod.objects.get(pk=pm["id"]).network_token_delete_pending
+    out = StringIO()
+    call_command("run_worker", "--once", stdout=out)
+    assert "deleted 1 of 1 network token(s)" in out.getvalue()
     assert simulator.call("GET", f"/v1/tokens/{ref}")[1]["status"] == "DELETED"
     row = PaymentMethod.objects.get(pk=pm["id"])
     assert row.network_token_status == "DELETED" and not row.network_token_delete_pending
 
 
 def test_a_failed_token_deletion_is_retried_by_the_sweep(nt, simulator, token_settings):
-    from django.core.management import call_command
-
     _, api, _, customer = nt
     pm = tokenized(api, customer["id"])
     ref = PaymentMethod.objects.get(pk=pm["id"]).network_token_ref
     simulator.configure(fail_rate=1.0)
     assert api.delete(f"/payment_methods/{pm['id']}").status_code == 200
+    call_command("run_worker", "--once", stdout=StringIO())
     assert PaymentMethod.objects.get(pk=pm["id"]).network_token_delete_pending
     simulator.configure(fail_rate=0)
     assert simulator.call("GET", f"/v1/tokens/{ref}")[1]["status"] == "ACTIVE"
@@ -198,12 +205,35 @@ def test_a_failed_token_deletion_is_retried_by_the_sweep(nt, simulator, token_se
     assert not PaymentMethod.objects.get(pk=pm["id"]).network_token_delete_pending
 
 
-def test_deleting_a_customer_deletes_its_tokens(nt, simulator):
+def test_deleting_a_customer_marks_its_tokens_for_the_worker(nt, simulator):
     _, api, _, customer = nt
     pm = tokenized(api, customer["id"])
     ref = PaymentMethod.objects.get(pk=pm["id"]).network_token_ref
     api.delete(f"/customers/{customer['id']}")
+    assert PaymentMethod.objects.get(pk=pm["id"]).network_token_delete_pending
+    call_command("run_worker", "--once", stdout=StringIO())
     assert simulator.call("GET", f"/v1/tokens/{ref}")[1]["status"] == "DELETED"
+
+
+def test_no_request_waits_on_a_slow_token_service_longer_than_its_timeout(nt, simulator, settings):
+    _, api, revealer, customer = nt
+    pm = tokenized(api, customer["id"])
+    settings.VAULT_NT_TIMEOUT = 0.5
+    settings.VAULT_NT_RETRIES = 2
+    simulator.configure(latency_ms=1500)
+    try:
+        for call in (
+            lambda: api.get(f"/payment_methods/{pm['id']}/check_network_token_status"),
+            lambda: get_token(revealer, pm["id"]),
+            lambda: api.delete(f"/payment_methods/{pm['id']}"),
+        ):
+            started = time.monotonic()
+            response = call()
+            elapsed = time.monotonic() - started
+            assert response.status_code < 500 or response.status_code == 503, response.content
+            assert elapsed < 1.2, (response.status_code, elapsed)  # one attempt of 0.5 s, plus the vault's own work
+    finally:
+        simulator.configure(latency_ms=0)
 
 
 def closed_port() -> int:

@@ -173,13 +173,17 @@ class HttpTokenService:
         return _state(self._call("DELETE", f"/v1/tokens/{token_ref}"))
 
 
-def token_service() -> TokenService | None:
-    """The configured token service, or None when network tokenization is not configured."""
+def token_service(*, retries: int | None = None) -> TokenService | None:
+    """The configured token service, or None when network tokenization is not configured.
+
+    API requests ask with retries=0: one attempt, so none waits longer than VAULT_NT_TIMEOUT on it.
+    The worker's sweeps use VAULT_NT_RETRIES.
+    """
     if not settings.VAULT_NT_URL:
         return None
     return HttpTokenService(
         base_url=settings.VAULT_NT_URL,
         api_key=settings.VAULT_NT_API_KEY,
         timeout=settings.VAULT_NT_TIMEOUT,
-        retries=settings.VAULT_NT_RETRIES,
+        retries=settings.VAULT_NT_RETRIES if retries is None else retries,
     )

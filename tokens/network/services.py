@@ -63,7 +63,7 @@ def network_token_provision(
     *, actor: Actor, merchant: Merchant, payment_method_id: str, card: CardSecret, exp_month: str, exp_year: str
 ) -> ProvisionedToken | None:
     """Ask the token service for a token; None (logged and audited) if it cannot give one in time."""
-    service = token_service()
+    service = token_service(retries=0)  # in a request: one attempt
     reason = None
     if service is None:
         reason = "token service not configured"
@@ -95,7 +95,7 @@ def network_token_fields(token: ProvisionedToken) -> dict[str, Any]:
 
 def network_token_discard(token: ProvisionedToken) -> None:
     """Delete a token that no payment method will hold (a create lost a race)."""
-    service = token_service()
+    service = token_service(retries=0)  # in a request: one attempt
     if service is not None:
         try:
             service.delete(token.state.token_ref)
@@ -112,7 +112,7 @@ def network_token_status(*, merchant: Merchant, payment_method_id: str) -> dict[
         return {"type": "failure_response", "error_message": "Payment Method is not active"}
     if not payment_method.network_token_ref:
         raise errors.InvalidValue("Invalid value provided: payment_method_id")
-    service = token_service()
+    service = token_service(retries=0)  # in a request: one attempt
     if service is None:
         return {"type": "failure_response", "error_message": "Network tokenization is not configured"}
     try:
@@ -178,7 +178,7 @@ def network_token_get(
         raise errors.UnprocessableEntity("Token type not supported")
     if not profile.network_tokenization_enabled:
         raise errors.UnprocessableEntity("Network tokenization is not enabled for this profile")
-    service = token_service()
+    service = token_service(retries=0)  # in a request: one attempt
     if not payment_method.network_token_ref or payment_method.network_token_status == TOKEN_DELETED or service is None:
         raise errors.GenericNotFound("Network token is not available for this payment method")
     if payment_method.network_token_status in UNUSABLE_STATUSES:
@@ -227,7 +227,8 @@ def network_tokens_delete_at_provider(payment_methods: list[PaymentMethod]) -> i
 
 
 def network_tokens_retry_deletes() -> int:
-    """The sweep: retry deleting tokens whose deletion the token service has not confirmed yet."""
+    """The sweep (`run_worker`, `purge_expired`): delete at the token service the tokens of deleted
+    payment methods, which requests only mark, and retry those it has not confirmed yet."""
     return network_tokens_delete_at_provider(list(PaymentMethod.unscoped.filter(network_token_delete_pending=True)))
 
 
