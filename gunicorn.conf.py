@@ -49,3 +49,10 @@ def on_starting(server) -> None:
         return
     if problem:
         sys.exit(problem)  # the one line on stderr, exit status 1
+
+
+def post_worker_init(worker) -> None:
+    """Each worker tells the others, through the database, which keys it holds (tokens/instances.py)."""
+    from tokens.instances import start_heartbeat
+
+    start_heartbeat()

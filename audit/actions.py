@@ -22,6 +22,7 @@ class AuditAction(models.TextChoices):
     PAYMENT_METHOD_PURGE_EXPIRED = "payment_method.purge_expired"
     PAYMENT_METHOD_SEED = "payment_method.seed"
     KEYS_REWRAP = "keys.rewrap"
+    KEYS_ROTATION_FORCED = "keys.rotation_forced"
 
     NETWORK_TOKEN_PROVISION = "network_token.provision"
     NETWORK_TOKEN_GET = "network_token.get"

@@ -114,3 +114,22 @@ class TokenLifecycleEvent(models.Model):
 
     def __str__(self) -> str:
         return self.event_id
+
+
+class VaultInstance(models.Model):
+    """A server process of the vault, as its last heartbeat described it: which key versions it holds
+    and which it encrypts under (versions only, never key material). `rotate_keys` reads these to
+    refuse a rotation that an instance still on an older keyring would undo."""
+
+    instance_id = models.CharField(primary_key=True, max_length=64)
+    host = models.CharField(max_length=255)
+    pid = models.PositiveIntegerField()
+    started_at = models.DateTimeField()
+    last_seen = models.DateTimeField(db_index=True)
+    kek_versions = models.JSONField(default=list)
+    active_kek = models.CharField(max_length=8)
+    fingerprint_versions = models.JSONField(default=list)
+    newest_fingerprint_key = models.CharField(max_length=8)
+
+    def __str__(self) -> str:
+        return f"{self.host} pid {self.pid}"

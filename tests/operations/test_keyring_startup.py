@@ -7,6 +7,7 @@ The real production server (gunicorn with gunicorn.conf.py) on a SQLite file of 
 
 import base64
 import os
+import sqlite3
 import subprocess
 import sys
 import time
@@ -92,3 +93,47 @@ def test_started_anyway_it_is_not_ready_and_names_the_missing_version(database_w
         assert requests.get(f"{server.url}/health", timeout=2).status_code == 200
     finally:
         server.stop()
+
+
+def _manage(url: str, *args: str, **env: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env={**os.environ, "DATABASE_URL": url, "VAULT_FINGERPRINT_KEYS": f"1:{FINGERPRINT_KEY}", **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_a_rotation_is_refused_while_a_running_instance_is_on_the_old_keyring(
+    database_with_cards_under_kek_7, tmp_path
+):
+    url = database_with_cards_under_kek_7
+    old = GunicornServer(
+        url,
+        workers=2,
+        extra_env={
+            "VAULT_KEYRING": f"7:{KEK_7}",
+            "VAULT_ACTIVE_KEK": "7",
+            "VAULT_FINGERPRINT_KEYS": f"1:{FINGERPRINT_KEY}",
+        },
+    )
+    old.start()
+    try:
+        rows = []
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and len(rows) < 2:
+            with sqlite3.connect(tmp_path / "vault.sqlite3") as db:
+                rows = db.execute("SELECT active_kek, kek_versions FROM tokens_vaultinstance").fetchall()
+            time.sleep(0.2)
+        assert len(rows) == 2 and {row[0] for row in rows} == {"7"}  # one heartbeat per worker
+        new_keyring = {"VAULT_KEYRING": f"7:{KEK_7},8:{KEK_8}", "VAULT_ACTIVE_KEK": "8"}
+        status = _manage(url, "rotate_keys", "--status", **new_keyring)
+        assert "(encrypts under 7)" in status.stdout and "not retirable" in status.stdout
+        refused = _manage(url, "rotate_keys", "--no-progress", **new_keyring)
+        assert refused.returncode == 1
+        assert "refusing to rotate: 2 live instance(s) are on an older keyring" in refused.stderr
+        assert KEK_7 not in refused.stderr + refused.stdout
+    finally:
+        old.stop()

@@ -8,11 +8,13 @@ import hashlib
 import os
 import signal
 from collections import Counter
+from datetime import timedelta
 from io import StringIO
 from unittest import mock
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 
 from api.payment_methods.serializers import PaymentMethodCreateSerializer
 from audit.models import AuditEvent
@@ -22,8 +24,9 @@ from tests.helpers.api import VaultClient
 from tests.helpers.customers import create_customer
 from tests.helpers.tenants import TEST_ACTOR, issue_key
 from tokens import crypto, rotation, services
+from tokens.instances import instance_heartbeat, live_instances
 from tokens.management.commands import rotate_keys
-from tokens.models import PaymentMethod
+from tokens.models import PaymentMethod, VaultInstance
 
 KEK_1 = hashlib.sha256(b"rotation-kek-1").digest()
 KEK_2 = hashlib.sha256(b"rotation-kek-2").digest()
@@ -371,3 +374,57 @@ def test_a_signal_stops_the_rotation_after_the_batch_in_hand_and_a_second_run_re
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
     assert "re-wrapped 30 record(s)" in run("--no-progress", "--batch-size", "10")
     assert_all_decrypt(cards)
+
+
+# --- instances on an older keyring ------------------------------------------------------------------
+
+
+def _instance(pid: int, *, active_kek: str, keks=("1", "2"), seen_ago: float = 1.0) -> VaultInstance:
+    now = timezone.now()
+    return VaultInstance.objects.create(
+        instance_id=f"instance-{pid}",
+        host="vault-a",
+        pid=pid,
+        started_at=now - timedelta(hours=1),
+        last_seen=now - timedelta(seconds=seen_ago),
+        kek_versions=list(keks),
+        active_kek=active_kek,
+        fingerprint_versions=["1"],
+        newest_fingerprint_key="1",
+    )
+
+
+def test_rotation_is_refused_while_a_live_instance_still_encrypts_under_the_old_kek(settings, vault):
+    vault(range(5))
+    activate_kek_2(settings)
+    _instance(101, active_kek="2")
+    _instance(102, active_kek="1")  # restarted with the new keyring? not this one
+    _instance(103, active_kek="1", keks=("1",), seen_ago=3600)  # long gone: ignored
+    with pytest.raises(CommandError, match=r"refusing to rotate: 1 live instance\(s\).*pid 102 still encrypts under"):
+        run("--no-progress")
+    assert versions() == {"1": 5}
+    status = run("--status")
+    assert "instance vault-a pid 102: KEKs 1, 2 (encrypts under 1)" in status
+    assert "KEK 1: 5 record(s) (configured, still encrypts new cards on a live instance: not retirable)" in status
+    assert "pid 103" not in status
+
+
+def test_a_forced_rotation_goes_on_and_is_audited(settings, vault):
+    vault(range(5))
+    activate_kek_2(settings)
+    _instance(102, active_kek="1", keks=("1",))
+    output = run("--no-progress", "--force")
+    assert "re-wrapped 5 record(s) under KEK version 2" in output
+    event = AuditEvent.objects.get(action="keys.rotation_forced")
+    assert event.details == {"instances": ["vault-a pid 102 (lacks KEK version 2)"]}
+
+
+def test_a_heartbeat_reports_this_process_keys_without_material(settings, db):
+    activate_kek_2(settings)
+    started = timezone.now()
+    instance_heartbeat(instance_id="me", started_at=started)
+    row = VaultInstance.objects.get(pk="me")
+    assert (row.kek_versions, row.active_kek, row.fingerprint_versions) == (["1", "2"], "2", ["1"])
+    assert row.pid == os.getpid() and row.started_at == started
+    assert KEK_1.hex() not in str(VaultInstance.objects.values().get(pk="me"))
+    assert [instance.instance_id for instance in live_instances()] == ["me"]

@@ -3,6 +3,7 @@ from django.core.management.base import BaseCommand
 from audit.actors import operator_actor
 from idempotency.services import idempotency_purge_expired
 from merchants.rate_limits import purge_old_windows
+from tokens.instances import instances_forget_gone
 from tokens.models import PaymentMethod
 from tokens.network.services import network_token_events_purge, network_tokens_retry_deletes
 from tokens.services import payment_methods_purge_expired
@@ -20,6 +21,7 @@ class Command(BaseCommand):
         self.stdout.write(f"purged {idempotency_purge_expired()} expired idempotency record(s)")
         self.stdout.write(f"purged {purge_old_windows()} finished rate-limit window(s)")
         self.stdout.write(f"purged {network_token_events_purge()} received token lifecycle event id(s)")
+        self.stdout.write(f"forgot {instances_forget_gone()} instance(s) not seen for a day")
         pending = PaymentMethod.unscoped.filter(network_token_delete_pending=True).count()
         confirmed = network_tokens_retry_deletes()
         self.stdout.write(f"deleted {confirmed} of {pending} network token(s) awaiting deletion at the token service")

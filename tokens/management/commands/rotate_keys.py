@@ -3,10 +3,14 @@ from contextlib import contextmanager
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
 from tqdm import tqdm
 
+from audit.actions import AuditAction
 from audit.actors import operator_actor
+from audit.services import audit_record
 from tokens.crypto import current_fingerprint_version
+from tokens.instances import instances_behind, live_instances
 from tokens.rotation import (
     RotationProgress,
     fingerprint_versions_in_use,
@@ -27,12 +31,18 @@ class Command(BaseCommand):
         parser.add_argument("--batch-size", type=int, default=500)
         parser.add_argument("--status", action="store_true", help="only report KEK versions in use")
         parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+        parser.add_argument(
+            "--force",
+            action="store_true",
+            help="rotate although a live instance is on an older keyring (audited; its new cards stay behind)",
+        )
 
     def handle(self, *args, **options) -> None:
         if options["status"]:
             self._status()
             return
         actor = operator_actor()
+        self._check_instances(actor, force=options["force"])
         total = records_to_rewrap()
         done = 0
         progress = RotationProgress()
@@ -78,13 +88,46 @@ class Command(BaseCommand):
         if not (progress.rewrapped or progress.refingerprinted or progress.duplicates):
             self.stdout.write("every record is already under the newest keys")
 
+    def _check_instances(self, actor, *, force: bool) -> None:
+        """Refuse while a live instance would keep writing under the keys being rotated away from."""
+        behind = instances_behind()
+        if not behind:
+            return
+        described = "; ".join(f"{instance} {why}" for instance, why in behind)
+        if not force:
+            raise CommandError(
+                f"refusing to rotate: {len(behind)} live instance(s) are on an older keyring ({described}). "
+                "Restart every instance with the new keyring first, or pass --force."
+            )
+        with transaction.atomic():
+            audit_record(
+                actor=actor,
+                action=AuditAction.KEYS_ROTATION_FORCED,
+                object_type="kek",
+                object_id=settings.VAULT_ACTIVE_KEK,
+                details={"instances": [f"{instance} ({why})" for instance, why in behind]},
+            )
+        self.stderr.write(f"rotating despite {len(behind)} instance(s) on an older keyring: {described}")
+
     def _status(self) -> None:
+        instances = live_instances()
+        for instance in instances:
+            self.stdout.write(
+                f"instance {instance}: KEKs {', '.join(instance.kek_versions)} (encrypts under "
+                f"{instance.active_kek}), fingerprint keys {', '.join(instance.fingerprint_versions)} "
+                f"(newest {instance.newest_fingerprint_key}), last seen {instance.last_seen:%Y-%m-%d %H:%M:%S}Z"
+            )
+        if not instances:
+            self.stdout.write("no live instance has reported its keyring (gunicorn workers do, every few seconds)")
+        encrypting = {instance.active_kek for instance in instances}
         in_use = kek_versions_in_use()
         configured = set(settings.VAULT_KEYRING)
         for version in sorted(configured | set(in_use), key=int):
             state = "active" if version == settings.VAULT_ACTIVE_KEK else "configured"
             if version not in configured:
                 state = "MISSING FROM VAULT_KEYRING: these records cannot be decrypted"
+            elif version in encrypting and version != settings.VAULT_ACTIVE_KEK:
+                state += ", still encrypts new cards on a live instance: not retirable"
             elif in_use[version] == 0 and version != settings.VAULT_ACTIVE_KEK:
                 state += ", unused: may be retired"
             self.stdout.write(f"KEK {version}: {in_use[version]} record(s) ({state})")
