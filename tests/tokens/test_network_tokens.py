@@ -549,3 +549,18 @@ def test_get_token_of_a_token_the_service_suspended_unannounced_is_422_not_503(n
     assert PaymentMethod.objects.get(pk=pm_id).network_token_status == "ACTIVE"  # no webhook configured here
     body = assert_error(get_token(revealer, pm_id, spelling="v2"), 422, "IR_29")
     assert "not active at the token service" in body["error"]["message"]
+
+
+def test_the_simulator_guards_its_control_routes_and_its_events(simulator, nt):
+    _, api, _, customer = nt
+    pm = tokenized(api, customer["id"])
+    ref = PaymentMethod.objects.get(pk=pm["id"]).network_token_ref
+    assert simulator.call("GET", "/_sim/health", auth=False)[0] == 200
+    assert simulator.call("POST", "/_sim/config", {"fail_rate": 1.0}, auth=False)[0] == 401
+    assert simulator.call("POST", f"/_sim/tokens/{ref}/events", {"event": "delete"}, auth=False)[0] == 401
+    assert simulator.call("POST", f"/_sim/tokens/{ref}/events", {"event": "explode"})[0] == 400
+    reissue = {"event": "reissue", "token_exp_month": "13", "token_exp_year": "2031"}
+    assert simulator.call("POST", f"/_sim/tokens/{ref}/events", reissue)[0] == 400
+    assert simulator.call("POST", f"/_sim/tokens/{ref}/events", {"event": "delete"})[0] == 200
+    assert simulator.call("POST", f"/_sim/tokens/{ref}/events", {"event": "resume"})[0] == 409
+    assert simulator.call("GET", f"/v1/tokens/{ref}")[1]["status"] == "DELETED"

@@ -291,6 +291,9 @@ class SimulatorHandler(BaseHTTPRequestHandler):
     def _control(self, method: str, path: str) -> None:
         if method == "GET" and path == "/_sim/health":
             return self._send(200, {"ok": True})
+        # Changing the simulator's behaviour or its tokens needs its key, like the protocol itself.
+        if not self._authorised():
+            return None
         if method == "POST" and path == "/_sim/config":
             body = self._body()
             self.config.fail_rate = float(body.get("fail_rate", self.config.fail_rate))
@@ -313,7 +316,16 @@ class SimulatorHandler(BaseHTTPRequestHandler):
         token = self.store.get(ref)
         if token is None:
             return self._error(404, "not_found", "no such token")
-        event = body["event"]
+        if token["status"] == "DELETED":
+            return self._error(409, "deleted", "a deleted token cannot change")
+        event = body.get("event") if isinstance(body, dict) else None
+        if event not in ("suspend", "resume", "delete", "expire", "reissue"):
+            return self._error(400, "bad_request", "event must be suspend, resume, delete, expire or reissue")
+        if event == "reissue":
+            try:
+                cards.expiry(str(body.get("token_exp_month", "")), str(body.get("token_exp_year", "")))
+            except cards.CardRuleError:
+                return self._error(400, "bad_request", "a reissued token needs a valid expiry")
         changes = {
             "suspend": {"status": "SUSPENDED"},
             "resume": {"status": "ACTIVE"},
