@@ -21,11 +21,14 @@ from tokens import crypto
 from tokens.card_access import open_card
 from tokens.crypto import CardSecret
 from tokens.models import PaymentMethod
+from tokens.network.client import ProvisionedToken
 from tokens.network.protocol import TOKEN_DELETED
 from tokens.network.services import (
+    holds_network_token,
     network_token_discard,
     network_token_fields,
     network_token_provision,
+    requestor_reference,
 )
 from tokens.selectors import payment_method_duplicate, payment_method_get, payment_method_lookup
 
@@ -52,22 +55,28 @@ def payment_method_create(*, actor: Actor, merchant: Merchant, profile: Profile,
     customer = customer_get(merchant=merchant, customer_id=data["customer_id"]) if data.get("customer_id") else None
     fingerprints = crypto.fingerprint_candidates(secret, merchant_id=merchant.id)
     fingerprint = fingerprints[-1]  # under the newest fingerprint key: the one stored
-    if persistent and customer is not None:
-        existing = payment_method_duplicate(customer=customer, fingerprints=fingerprints)
-        if existing is not None:
-            return _revault(actor=actor, payment_method=existing, card=card)
-    payment_method_id = new_global_id("pm")
-    token = None
     wants_token = (data.get("network_tokenization") or {}).get("enable") == "Enable"
-    if wants_token and persistent and profile.network_tokenization_enabled:
-        token = network_token_provision(
+    wants_token = wants_token and persistent and profile.network_tokenization_enabled
+
+    def provision(payment_method_id: str) -> ProvisionedToken | None:
+        return network_token_provision(
             actor=actor,
             merchant=merchant,
             payment_method_id=payment_method_id,
             card=secret,
             exp_month=card["card_exp_month"],
             exp_year=card["card_exp_year"],
+            reference=requestor_reference(fingerprint=fingerprint, customer_id=customer.id if customer else None),
         )
+
+    if persistent and customer is not None:
+        existing = payment_method_duplicate(customer=customer, fingerprints=fingerprints)
+        if existing is not None:
+            # Vaulted again: a card still without a live token (a create that timed out) tries again.
+            token = provision(existing.id) if wants_token and not holds_network_token(existing) else None
+            return _revault(actor=actor, payment_method=existing, card=card, secret=secret, token=token)
+    payment_method_id = new_global_id("pm")
+    token = provision(payment_method_id) if wants_token else None
     if token is not None:
         secret = token.sealable_with(secret)
     sealed = crypto.seal(secret, merchant_id=merchant.id, record_id=payment_method_id)
@@ -110,22 +119,42 @@ def payment_method_create(*, actor: Actor, merchant: Merchant, profile: Profile,
             )
     except IntegrityError:
         # A concurrent create of the same card for the same customer won the race: answer its row.
-        if token is not None:
-            network_token_discard(token)
         existing = payment_method_duplicate(customer=customer, fingerprints=fingerprints) if customer else None
+        # The token service answers one reference with one token: the winner may hold this very token.
+        if token is not None and (existing is None or existing.network_token_ref != token.state.token_ref):
+            network_token_discard(token)
         if existing is None:
             raise
-        return _revault(actor=actor, payment_method=existing, card=card)
+        return _revault(actor=actor, payment_method=existing, card=card, secret=card["card_number"])
     return payment_method
 
 
-def _revault(*, actor: Actor, payment_method: PaymentMethod, card: dict[str, Any]) -> PaymentMethod:
-    """Answer a card vaulted again: a new expiry replaces the stored one; an inactive one is active again."""
+@sensitive_variables("secret")
+def _revault(
+    *,
+    actor: Actor,
+    payment_method: PaymentMethod,
+    card: dict[str, Any],
+    secret: CardSecret,
+    token: ProvisionedToken | None = None,
+) -> PaymentMethod:
+    """Answer a card vaulted again: a new expiry replaces the stored one; an inactive one is active
+    again; a network token provisioned for it now is sealed in with the card."""
     with transaction.atomic():
         payment_method = (
             PaymentMethod.objects.for_merchant(payment_method.merchant_id).select_for_update().get(pk=payment_method.pk)
         )
         changed = []
+        if token is not None and not holds_network_token(payment_method):
+            sealed = crypto.seal(
+                token.sealable_with(secret), merchant_id=payment_method.merchant_id, record_id=payment_method.id
+            )
+            fields = {"sealed_card": sealed.value, "kek_version": sealed.kek_version, **network_token_fields(token)}
+            for field, value in fields.items():
+                setattr(payment_method, field, value)
+            changed += list(fields)
+        elif token is not None and token.state.token_ref != payment_method.network_token_ref:
+            network_token_discard(token)  # a concurrent request attached another one first
         if (payment_method.expiry_month, payment_method.expiry_year) != (card["card_exp_month"], card["card_exp_year"]):
             payment_method.expiry_month, payment_method.expiry_year = card["card_exp_month"], card["card_exp_year"]
             changed += ["expiry_month", "expiry_year"]

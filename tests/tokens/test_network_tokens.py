@@ -20,6 +20,7 @@ from tests.helpers.customers import create_customer
 from tests.helpers.payment_methods import VISA, card_body, card_number
 from tests.helpers.tenants import issue_key, make_tenant
 from tests.helpers.token_service import SIM_API_KEY, WEBHOOK_SECRET, SimulatorProcess
+from tokens import crypto
 from tokens.models import PaymentMethod, TokenLifecycleEvent
 from tokens.network.protocol import SIGNATURE_HEADER, sign
 from tokens.network.services import network_token_events_purge
@@ -564,3 +565,51 @@ def test_the_simulator_guards_its_control_routes_and_its_events(simulator, nt):
     assert simulator.call("POST", f"/_sim/tokens/{ref}/events", {"event": "delete"})[0] == 200
     assert simulator.call("POST", f"/_sim/tokens/{ref}/events", {"event": "resume"})[0] == 409
     assert simulator.call("GET", f"/v1/tokens/{ref}")[1]["status"] == "DELETED"
+
+
+def test_a_create_that_timed_out_gets_its_token_when_the_card_is_vaulted_again(nt, simulator, settings):
+    _, api, _, customer = nt
+    settings.VAULT_NT_TIMEOUT = 0.3
+    simulator.configure(latency_ms=800)  # the service issues the token, but after the vault gave up
+    try:
+        first = tokenized(api, customer["id"])
+    finally:
+        simulator.configure(latency_ms=0)
+    assert first["network_token"] is None
+    time.sleep(0.8)  # the service finishes issuing
+    again = tokenized(api, customer["id"])
+    assert again["id"] == first["id"] and again["network_token"] is not None
+    row = PaymentMethod.objects.get(pk=first["id"])
+    # The service holds one token for this card's reference: the one issued after the timeout.
+    tokens = simulator.call("GET", "/v1/tokens?limit=500")[1]["tokens"]
+    (reference,) = {t["requestor_reference"] for t in tokens if t["token_ref"] == row.network_token_ref}
+    assert [t["token_ref"] for t in tokens if t["requestor_reference"] == reference] == [row.network_token_ref]
+    token_number = crypto.open_sealed(row.sealed_card, merchant_id=row.merchant_id, record_id=row.id).token_number
+    assert token_number and luhn_valid(token_number) and token_number != VISA
+
+
+def test_reconcile_deletes_tokens_no_card_holds_and_leaves_the_others(nt, settings, tmp_path, request):
+    _, api, _, customer = nt
+    simulator = SimulatorProcess(tmp_path / "tokens.sqlite3")  # a service holding this test's tokens only
+    settings.VAULT_NT_URL = simulator.url
+    request.addfinalizer(simulator.stop)
+    kept = tokenized(api, customer["id"])
+    kept_ref = PaymentMethod.objects.get(pk=kept["id"]).network_token_ref
+    # A token the service issued for a request the vault never saw answered.
+    status, orphan = simulator.call(
+        "POST",
+        "/v1/tokens",
+        {"card_number": card_number(5), "exp_month": "12", "exp_year": "2035", "requestor_reference": "vr_lost"},
+    )
+    assert status == 201
+    dry = StringIO()
+    call_command("reconcile_network_tokens", "--dry-run", stdout=dry)
+    assert "2 token(s) at the token service; 1 unknown to the vault; would delete 1" in dry.getvalue()
+    assert simulator.call("GET", f"/v1/tokens/{orphan['token_ref']}")[1]["status"] == "ACTIVE"
+    out = StringIO()
+    call_command("reconcile_network_tokens", stdout=out)
+    assert "deleted 1" in out.getvalue()
+    assert simulator.call("GET", f"/v1/tokens/{orphan['token_ref']}")[1]["status"] == "DELETED"
+    assert simulator.call("GET", f"/v1/tokens/{kept_ref}")[1]["status"] == "ACTIVE"
+    event = AuditEvent.objects.get(action="network_token.delete", object_id=orphan["token_ref"])
+    assert event.details == {"reason": "held by no payment method"}

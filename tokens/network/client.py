@@ -7,6 +7,7 @@ simulator. The card number leaves the vault here, to the token service, as it mu
 
 from dataclasses import dataclass
 from typing import Any, Protocol
+from urllib.parse import quote
 
 import requests
 from django.conf import settings
@@ -83,6 +84,8 @@ class TokenService(Protocol):
 
     def status(self, token_ref: str) -> TokenState: ...
 
+    def list_tokens(self, *, after: str, limit: int) -> list[dict[str, Any]]: ...
+
     def cryptogram(self, token_ref: str) -> Cryptogram: ...
 
     def suspend(self, token_ref: str) -> TokenState: ...
@@ -156,6 +159,14 @@ class HttpTokenService:
 
     def status(self, token_ref: str) -> TokenState:
         return _state(self._call("GET", f"/v1/tokens/{token_ref}"))
+
+    def list_tokens(self, *, after: str, limit: int) -> list[dict[str, Any]]:
+        """A page of the tokens the service holds for this requestor: refs, statuses, references."""
+        data = self._call("GET", f"/v1/tokens?after={quote(after)}&limit={int(limit)}")
+        tokens = data.get("tokens") if isinstance(data, dict) else None
+        if not isinstance(tokens, list) or not all(isinstance(t, dict) and "token_ref" in t for t in tokens):
+            raise TokenServiceError("token service answered an unexpected shape")
+        return tokens
 
     def cryptogram(self, token_ref: str) -> Cryptogram:
         data = self._call("POST", f"/v1/tokens/{token_ref}/cryptograms")

@@ -4,11 +4,15 @@ JSON over HTTP, bearer authentication (`Authorization: Bearer <key>`), all under
 
 | request | answer |
 |---|---|
-| `POST /v1/tokens` `{"card_number", "exp_month", "exp_year", "requestor_reference"}` | 201 `TOKEN` |
+| `POST /v1/tokens` `{"card_number", "exp_month", "exp_year", "requestor_reference"}` | 201 `TOKEN` (200: see below) |
+| `GET /v1/tokens?after=<token_ref>&limit=<1-500>` | 200 `{"tokens": [LISTED, …]}` in token_ref order |
 | `GET /v1/tokens/{token_ref}` | 200 `TOKEN` (without `token_number`) |
 | `POST /v1/tokens/{token_ref}/cryptograms` | 200 `{"cryptogram", "eci"}` (new on every call) |
 | `POST /v1/tokens/{token_ref}/suspend`, `…/resume` | 200 `TOKEN` (without `token_number`) |
 | `DELETE /v1/tokens/{token_ref}` | 200 `TOKEN` (without `token_number`), status DELETED |
+
+A create whose `requestor_reference` and card match a live token answers that token (200): a retry
+after a timeout gets the token already issued. `LISTED` is `{"token_ref", "status", "requestor_reference"}`.
 
 `TOKEN` is `{"token_ref", "token_number"?, "token_last4", "token_isin", "token_exp_month", "token_exp_year",
 "par", "network", "status"}` with status one of ACTIVE, SUSPENDED, DELETED, EXPIRED. Errors are

@@ -5,6 +5,7 @@ logged (without card data) and audited. Calls to the token service never run ins
 transaction, so a slow service holds no lock.
 """
 
+import hashlib
 import logging
 import re
 from dataclasses import dataclass
@@ -58,9 +59,27 @@ def _audit(actor: Actor, action: AuditAction, payment_method_id: str, merchant_i
         )
 
 
+def requestor_reference(*, fingerprint: str, customer_id: str | None) -> str:
+    """The reference the vault sends with a token request: the same for one card of one customer, so a
+    request retried after a timeout gets the token already issued. Derived from the keyed fingerprint,
+    it tells the token service nothing about the number."""
+    return "vr_" + hashlib.sha256(f"{fingerprint}|{customer_id or ''}".encode()).hexdigest()[:40]
+
+
+def holds_network_token(payment_method: PaymentMethod) -> bool:
+    return bool(payment_method.network_token_ref) and payment_method.network_token_status != TOKEN_DELETED
+
+
 @sensitive_variables("card")
 def network_token_provision(
-    *, actor: Actor, merchant: Merchant, payment_method_id: str, card: CardSecret, exp_month: str, exp_year: str
+    *,
+    actor: Actor,
+    merchant: Merchant,
+    payment_method_id: str,
+    card: CardSecret,
+    exp_month: str,
+    exp_year: str,
+    reference: str,
 ) -> ProvisionedToken | None:
     """Ask the token service for a token; None (logged and audited) if it cannot give one in time."""
     service = token_service(retries=0)  # in a request: one attempt
@@ -71,7 +90,7 @@ def network_token_provision(
         reason = "card network not supported"
     else:
         try:
-            return service.provision(card, exp_month=exp_month, exp_year=exp_year, reference=payment_method_id)
+            return service.provision(card, exp_month=exp_month, exp_year=exp_year, reference=reference)
         except TokenServiceError as exc:
             reason = str(exc)
     logger.warning("network token not provisioned for %s: %s", payment_method_id, reason)
@@ -318,3 +337,52 @@ def network_token_events_purge(*, now: datetime | None = None) -> int:
     cutoff = (now or timezone.now()) - timedelta(days=settings.VAULT_NT_EVENT_RETENTION_DAYS)
     deleted, _ = TokenLifecycleEvent.objects.filter(received_at__lt=cutoff).delete()
     return deleted
+
+
+@dataclass(frozen=True, slots=True)
+class Reconciliation:
+    checked: int
+    unknown: int
+    deleted: int
+
+
+RECONCILE_PAGE = 200
+
+
+def network_tokens_reconcile(*, actor: Actor, dry_run: bool = False) -> Reconciliation:
+    """Delete at the token service the live tokens no payment method holds, page by page; audited.
+
+    A token a card holds, even a deleted card whose token deletion is pending, is left alone: the
+    worker deletes those.
+    """
+    service = token_service()
+    if service is None:
+        return Reconciliation(0, 0, 0)
+    checked = unknown = deleted = 0
+    after = ""
+    while page := service.list_tokens(after=after, limit=RECONCILE_PAGE):
+        after = str(page[-1]["token_ref"])
+        checked += len(page)
+        live = {str(t["token_ref"]) for t in page if t.get("status") != TOKEN_DELETED}
+        known = set(
+            PaymentMethod.unscoped.filter(network_token_ref__in=live).values_list("network_token_ref", flat=True)
+        )
+        for token_ref in sorted(live - known):
+            unknown += 1
+            if dry_run:
+                continue
+            try:
+                service.delete(token_ref)
+            except TokenServiceError:
+                logger.warning("unknown network token %s could not be deleted; the next run tries again", token_ref)
+                continue
+            deleted += 1
+            with transaction.atomic():
+                audit_record(
+                    actor=actor,
+                    action=AuditAction.NETWORK_TOKEN_DELETE,
+                    object_type="network_token",
+                    object_id=token_ref,
+                    details={"reason": "held by no payment method"},
+                )
+    return Reconciliation(checked, unknown, deleted)

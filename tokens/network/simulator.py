@@ -22,6 +22,7 @@ import secrets
 import sqlite3
 import threading
 import time
+import urllib.parse
 import urllib.request
 import uuid
 from datetime import UTC, datetime
@@ -52,6 +53,9 @@ class SimulatorStore:
             "CREATE TABLE IF NOT EXISTS tokens (ref TEXT PRIMARY KEY, card_digest TEXT, network TEXT, "
             "token_number TEXT, exp_month TEXT, exp_year TEXT, par TEXT, status TEXT, card_last4 TEXT, created REAL)"
         )
+        columns = {row[1] for row in self.db.execute("PRAGMA table_info(tokens)")}
+        if "requestor_reference" not in columns:  # a state file from before references were kept
+            self.db.execute("ALTER TABLE tokens ADD COLUMN requestor_reference TEXT")
         self.db.execute("CREATE TABLE IF NOT EXISTS settings (name TEXT PRIMARY KEY, value TEXT)")
         self.secret = self._setting("par_secret") or self._set_setting("par_secret", secrets.token_hex(32))
 
@@ -87,10 +91,30 @@ class SimulatorStore:
             token["status"] = "EXPIRED"
         return token
 
-    def insert(self, token: dict, card_digest: str) -> None:
+    def by_reference(self, reference: str, card_digest: str) -> str | None:
+        """The live token already issued for this requestor reference and card, if any."""
+        with self.lock:
+            row = self.db.execute(
+                "SELECT ref FROM tokens WHERE requestor_reference = ? AND card_digest = ? AND status != 'DELETED'",
+                (reference, card_digest),
+            ).fetchone()
+        return row[0] if row else None
+
+    def page(self, after: str, limit: int) -> list[dict]:
+        with self.lock:
+            rows = self.db.execute(
+                "SELECT ref, status, requestor_reference FROM tokens WHERE ref > ? ORDER BY ref LIMIT ?",
+                (after, limit),
+            ).fetchall()
+        return [
+            {"token_ref": ref, "status": status, "requestor_reference": reference} for ref, status, reference in rows
+        ]
+
+    def insert(self, token: dict, card_digest: str, reference: str | None = None) -> None:
         with self.lock:
             self.db.execute(
-                "INSERT INTO tokens VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO tokens (ref, card_digest, network, token_number, exp_month, exp_year, par, status, "
+                "card_last4, created, requestor_reference) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     token["token_ref"],
                     card_digest,
@@ -102,6 +126,7 @@ class SimulatorStore:
                     token["status"],
                     token["card_last4"],
                     time.time(),
+                    reference,
                 ),
             )
 
@@ -224,6 +249,8 @@ class SimulatorHandler(BaseHTTPRequestHandler):
                 return None
             if method == "POST" and path == "/v1/tokens":
                 return self._provision(self._body())
+            if method == "GET" and path == "/v1/tokens":
+                return self._list()
             match = _REF.fullmatch(path)
             if match is None:
                 return self._error(404, "not_found", "no such route")
@@ -249,6 +276,13 @@ class SimulatorHandler(BaseHTTPRequestHandler):
         if network not in TOKEN_BINS:
             return self._error(422, "not_eligible", "card network not supported")
         digest, par = self.store.par_for(number)
+        reference = body.get("requestor_reference")
+        reference = reference if isinstance(reference, str) and 0 < len(reference) <= 64 else None
+        existing = self.store.by_reference(reference, digest) if reference else None
+        if existing:
+            # The same request again (say, after the vault's timeout): the token already issued.
+            token = self.store.get(existing)
+            return self._send(200, {**public(token), "token_number": token["token_number"]})
         today = datetime.now(UTC)
         token = {
             "token_ref": f"tok_{uuid.uuid4().hex}",
@@ -261,8 +295,14 @@ class SimulatorHandler(BaseHTTPRequestHandler):
             "card_last4": number[-4:],
         }
         del month
-        self.store.insert(token, digest)
+        self.store.insert(token, digest, reference)
         return self._send(201, {**public(token), "token_number": token["token_number"]})
+
+    def _list(self) -> None:
+        query = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)
+        after = query.get("after", [""])[0]
+        limit = max(1, min(int(query.get("limit", ["100"])[0]), 500))
+        return self._send(200, {"tokens": self.store.page(after, limit)})
 
     def _token_action(self, method: str, ref: str, action: str) -> None:
         token = self.store.get(ref)
