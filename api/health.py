@@ -1,8 +1,8 @@
 """Health endpoints for the production server and its orchestrator.
 
 `/health` is liveness: the process answers. `/health/ready` is readiness: the database answers, the
-keyring seals and opens a probe value (at most once every KEYRING_PROBE_SECONDS: anyone may call
-readiness, and it must not cost an encryption each time), and, when REDIS_URL is set, Redis answers;
+keyring seals and opens a probe value, every key version stored cards need is configured (each
+check cached a few seconds: anyone may call readiness), and, when REDIS_URL is set, Redis answers;
 else 503 with which check failed. An unreachable Redis fails readiness only under the `deny` policy
 (VAULT_RATE_LIMIT_ON_STORE_ERROR): with `allow` the vault serves without it, and says so.
 """
@@ -18,12 +18,48 @@ from core import errors
 from core.responses import error_response
 from merchants.rate_limits import rate_store_reachable
 from tokens import crypto
-from tokens.rotation import kek_versions_missing
+from tokens.rotation import fingerprint_versions_missing, kek_versions_missing
 
 _PROBE = crypto.CardSecret(number="0" * 16)
 KEYRING_PROBE_SECONDS = 5.0
-# The last probe: when, of which keyring configuration, and its result.
-_keyring_probe: dict[str, object] = {"at": float("-inf"), "of": None, "ok": False}
+FINGERPRINT_PROBE_SECONDS = 60.0  # a scan of the fingerprints: rarer than the indexed KEK check
+
+
+class _CachedProbe:
+    """A check run at most once every *seconds* per process and keys configuration: anyone may call
+    readiness, and no caller may make it encrypt or scan at will."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.forget()
+
+    def forget(self) -> None:
+        self.at, self.of, self.result = float("-inf"), None, None
+
+    def get(self, compute):
+        now = time.monotonic()
+        configuration = (
+            settings.VAULT_ACTIVE_KEK,
+            tuple(sorted(settings.VAULT_KEYRING)),
+            tuple(sorted(settings.VAULT_FINGERPRINT_KEYS)),
+        )
+        if self.of != configuration or now - self.at >= self.seconds:
+            self.result, self.at, self.of = compute(), now, configuration
+        return self.result
+
+
+def _seal_and_open() -> bool:
+    try:
+        sealed = crypto.seal(_PROBE, merchant_id="health", record_id="probe")
+        return crypto.open_sealed(sealed.value, merchant_id="health", record_id="probe") == _PROBE
+    except Exception:
+        return False
+
+
+keyring_probe = _CachedProbe(KEYRING_PROBE_SECONDS)
+missing_keks_probe = _CachedProbe(KEYRING_PROBE_SECONDS)
+missing_fingerprints_probe = _CachedProbe(FINGERPRINT_PROBE_SECONDS)
+PROBES = (keyring_probe, missing_keks_probe, missing_fingerprints_probe)
 
 
 def _database_ok() -> bool:
@@ -33,34 +69,6 @@ def _database_ok() -> bool:
             return cursor.fetchone() == (1,)
     except DatabaseError:
         return False
-
-
-_missing_probe: dict[str, object] = {"at": float("-inf"), "of": None, "missing": []}
-
-
-def _missing_keks() -> list[str]:
-    """KEK versions stored cards need and this keyring lacks, looked up at most every KEYRING_PROBE_SECONDS."""
-    now = time.monotonic()
-    configuration = tuple(sorted(settings.VAULT_KEYRING))
-    if _missing_probe["of"] == configuration and now - float(_missing_probe["at"]) < KEYRING_PROBE_SECONDS:  # type: ignore[arg-type]
-        return list(_missing_probe["missing"])  # type: ignore[call-overload]
-    missing = kek_versions_missing()
-    _missing_probe.update(at=now, of=configuration, missing=missing)
-    return missing
-
-
-def _keyring_ok() -> bool:
-    now = time.monotonic()
-    configuration = (settings.VAULT_ACTIVE_KEK, tuple(sorted(settings.VAULT_KEYRING)))
-    if _keyring_probe["of"] == configuration and now - float(_keyring_probe["at"]) < KEYRING_PROBE_SECONDS:  # type: ignore[arg-type]
-        return bool(_keyring_probe["ok"])
-    try:
-        sealed = crypto.seal(_PROBE, merchant_id="health", record_id="probe")
-        ok = crypto.open_sealed(sealed.value, merchant_id="health", record_id="probe") == _PROBE
-    except Exception:
-        ok = False
-    _keyring_probe.update(at=now, of=configuration, ok=ok)
-    return ok
 
 
 @csrf_exempt  # no session, nothing changed: a POST is answered 405 like on the API
@@ -74,12 +82,15 @@ def live(request: HttpRequest) -> JsonResponse:
 def ready(request: HttpRequest) -> JsonResponse:
     if request.method not in ("GET", "HEAD"):
         return error_response(errors.MethodNotAllowed())
-    checks: dict[str, bool] = {"database": _database_ok(), "keyring": _keyring_ok()}
-    missing: list[str] = []
+    checks: dict[str, bool] = {"database": _database_ok(), "keyring": bool(keyring_probe.get(_seal_and_open))}
+    missing: dict[str, list[str]] = {}
     if checks["database"]:  # unknown while the database is down: not reported then
         try:
-            missing = _missing_keks()
-            checks["keys_in_use"] = not missing
+            missing = {
+                "missing_kek_versions": missing_keks_probe.get(kek_versions_missing),
+                "missing_fingerprint_key_versions": missing_fingerprints_probe.get(fingerprint_versions_missing),
+            }
+            checks["keys_in_use"] = not any(missing.values())
         except DatabaseError:
             checks["database"] = False
     required = dict(checks)
@@ -91,7 +102,6 @@ def ready(request: HttpRequest) -> JsonResponse:
     if all(required.values()):
         return JsonResponse({"status": "ready", "checks": checks})
     body: dict[str, object] = {"error": {"type": "api", "code": "HE_00", "message": "Not ready"}, "checks": checks}
-    if missing:
-        # Versions, never key material: what the operator must put back into VAULT_KEYRING.
-        body["missing_kek_versions"] = missing
+    # Versions, never key material: what the operator must put back into the keyrings.
+    body.update({name: versions for name, versions in missing.items() if versions})
     return JsonResponse(body, status=503)

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import Q, Value
+from django.db.models.functions import Left, StrIndex
 
 from audit.actions import AuditAction
 from audit.actors import Actor
@@ -208,16 +209,36 @@ def kek_versions_missing() -> list[str]:
     return sorted(set(stored) - set(settings.VAULT_KEYRING))
 
 
+def fingerprint_versions_missing() -> list[str]:
+    """Fingerprint key versions stored cards carry but this instance lacks: vaulting those cards again
+    would go unrecognised and make duplicates. A scan of the fingerprints: for start-up and for a
+    readiness check cached a minute, not for every request."""
+    prefix = Left("card_fingerprint", StrIndex("card_fingerprint", Value("$")) - 1)
+    stored = (
+        PaymentMethod.unscoped.filter(card_fingerprint__isnull=False)
+        .annotate(version=prefix)
+        .values_list("version", flat=True)
+        .distinct()
+    )
+    return sorted(set(stored) - set(settings.VAULT_FINGERPRINT_KEYS))
+
+
 def keyring_startup_problem() -> str | None:
     """Why this instance must not start with its keyring, in one line; None when it may.
 
     VAULT_ALLOW_MISSING_KEKS=true lets an operator start it anyway (to serve the other cards while
     the key is being restored); readiness keeps naming the missing versions meanwhile.
     """
-    missing = kek_versions_missing()
-    if not missing or settings.VAULT_ALLOW_MISSING_KEKS:
+    if settings.VAULT_ALLOW_MISSING_KEKS:
+        return None
+    missing = []
+    if keks := kek_versions_missing():
+        missing.append(f"KEK version(s) {', '.join(keks)} (VAULT_KEYRING)")
+    if fingerprint_keys := fingerprint_versions_missing():
+        missing.append(f"fingerprint key version(s) {', '.join(fingerprint_keys)} (VAULT_FINGERPRINT_KEYS)")
+    if not missing:
         return None
     return (
-        f"refusing to start: stored cards are sealed under KEK version(s) {', '.join(missing)}, missing from "
-        "VAULT_KEYRING; restore the key(s), or set VAULT_ALLOW_MISSING_KEKS=true to start anyway"
+        f"refusing to start: stored cards need {' and '.join(missing)}, missing from this instance; restore the "
+        "key(s), or set VAULT_ALLOW_MISSING_KEKS=true to start anyway"
     )

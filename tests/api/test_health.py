@@ -12,9 +12,9 @@ from tokens.models import PaymentMethod
 
 
 @pytest.fixture(autouse=True)
-def fresh_keyring_probe():
-    health._keyring_probe.update(at=float("-inf"), of=None)
-    health._missing_probe.update(at=float("-inf"), of=None)
+def fresh_probes():
+    for probe in health.PROBES:
+        probe.forget()
 
 
 def test_liveness_needs_nothing(db):
@@ -64,7 +64,7 @@ def test_the_keyring_probe_is_cached_for_a_few_seconds(db, monkeypatch):
     for _ in range(5):
         assert Client().get("/health/ready").status_code == 200
     assert len(sealed) == 1
-    health._keyring_probe["at"] -= health.KEYRING_PROBE_SECONDS
+    health.keyring_probe.at -= health.KEYRING_PROBE_SECONDS
     Client().get("/health/ready")
     assert len(sealed) == 2
 
@@ -93,5 +93,14 @@ def test_readiness_names_kek_versions_that_stored_cards_need_and_the_keyring_lac
     assert response.json()["missing_kek_versions"] == [stored]
     # Deleted cards hold no ciphertext: once none needs the version, the instance is ready again.
     api.delete(f"/payment_methods/{card['id']}")
-    health._missing_probe.update(at=float("-inf"))
+    health.missing_keks_probe.forget()
     assert Client().get("/health/ready").status_code == 200
+
+
+def test_readiness_names_fingerprint_key_versions_that_stored_cards_carry_and_the_keys_lack(api, settings):
+    create_payment_method(api, create_customer(api)["id"])
+    settings.VAULT_FINGERPRINT_KEYS = {"9": bytes(range(64, 96))}
+    response = Client().get("/health/ready")
+    assert response.status_code == 503
+    assert response.json()["missing_fingerprint_key_versions"] == ["1"]
+    assert "missing_kek_versions" not in response.json()

@@ -61,7 +61,7 @@ def test_an_instance_missing_a_kek_in_use_refuses_to_start_with_one_line(databas
     assert started.returncode != 0
     lines = [line for line in started.stderr.splitlines() if "refusing to start" in line]
     assert lines == [
-        "refusing to start: stored cards are sealed under KEK version(s) 7, missing from VAULT_KEYRING; "
+        "refusing to start: stored cards need KEK version(s) 7 (VAULT_KEYRING), missing from this instance; "
         "restore the key(s), or set VAULT_ALLOW_MISSING_KEKS=true to start anyway"
     ]
     assert KEK_8 not in started.stderr and KEK_7 not in started.stderr
@@ -137,3 +137,20 @@ def test_a_rotation_is_refused_while_a_running_instance_is_on_the_old_keyring(
         assert KEK_7 not in refused.stderr + refused.stdout
     finally:
         old.stop()
+
+
+def test_an_instance_missing_a_fingerprint_key_in_use_refuses_to_start_too(database_with_cards_under_kek_7):
+    server = _server(database_with_cards_under_kek_7, VAULT_KEYRING=f"7:{KEK_7}", VAULT_ACTIVE_KEK="7")
+    server.env["VAULT_FINGERPRINT_KEYS"] = "2:" + base64.b64encode(bytes(range(96, 128))).decode()
+    started = subprocess.run(
+        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py"],
+        cwd=ROOT,
+        env=server.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert started.returncode != 0
+    assert (
+        "refusing to start: stored cards need fingerprint key version(s) 1 (VAULT_FINGERPRINT_KEYS)" in started.stderr
+    )
