@@ -1,9 +1,12 @@
 """Two vault instances as an operator runs them: two gunicorn servers (two workers each) sharing one
-database (a SQLite file of the test's own) and one Redis, on 127.0.0.1. Bounded in requests and time.
+database (PostgreSQL when the suite runs on it, else a SQLite file of the test's own) and one Redis,
+on 127.0.0.1. Bounded in requests and time.
 
 - a key revoked by `manage.py revoke_api_key` in a third process is refused by every worker of both
   instances within a second;
-- Redis stopped in the middle of a load answers no request with a 5xx.
+- Redis stopped in the middle of a load answers no request with a 5xx;
+- a token service answering after five seconds holds no request longer than one VAULT_NT_TIMEOUT,
+  and `/health` answers at once meanwhile.
 """
 
 import base64
@@ -16,9 +19,13 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
+from django.db import connection
 
+from tests.helpers.customers import CUSTOMER_BODY
 from tests.helpers.gunicorn_server import ROOT, GunicornServer
+from tests.helpers.payment_methods import card_body, card_number
 from tests.helpers.redis_server import RedisProcess
+from tests.helpers.token_service import SIM_API_KEY, SimulatorProcess
 
 KEYS = {
     "VAULT_KEYRING": "1:" + base64.b64encode(bytes(range(32))).decode(),
@@ -42,10 +49,22 @@ def _manage(url: str, *args: str, **env: str) -> str:
 
 
 @pytest.fixture
-def deployment(tmp_path):
-    """Two instances, one database, one Redis; a merchant's key and profile."""
+def database_url(request, tmp_path):
+    """The database the instances share: PostgreSQL when the suite runs on it (the test database,
+    committed to for real), else a SQLite file of this test's own."""
+    if connection.vendor == "postgresql":
+        request.getfixturevalue("transactional_db")
+        db = connection.settings_dict
+        return f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
     url = f"sqlite:///{tmp_path / 'vault.sqlite3'}"
     _manage(url, "migrate", "--noinput")
+    return url
+
+
+@pytest.fixture
+def deployment(database_url):
+    """Two instances, one database, one Redis; a merchant's key and profile."""
+    url = database_url
     merchant = json.loads(_manage(url, "create_merchant", "Two instances", "--json"))
     redis = RedisProcess()
     env = {**KEYS, "REDIS_URL": redis.url, "VAULT_API_KEY_CACHE_SECONDS": "60"}
@@ -87,3 +106,47 @@ def test_redis_stopped_in_the_middle_of_a_load_answers_no_5xx(deployment):
     # The default policy serves uncounted; readiness says Redis is down but stays ready.
     ready = requests.get(f"{servers[0].url}/health/ready", timeout=5)
     assert ready.status_code == 200 and ready.json()["checks"]["rate_limit_store"] is False
+
+
+@pytest.fixture
+def slow_token_service(database_url, tmp_path):
+    """One instance of three sync workers, a merchant with network tokens, a card holding one, and
+    then a token service that answers after five seconds."""
+    simulator = SimulatorProcess(tmp_path / "tokens.sqlite3")
+    merchant = json.loads(_manage(database_url, "create_merchant", "Slow", "--network-tokenization", "--json"))
+    env = {**KEYS, "VAULT_NT_URL": simulator.url, "VAULT_NT_API_KEY": SIM_API_KEY, "VAULT_NT_TIMEOUT": "1"}
+    server = GunicornServer(database_url, workers=3, extra_env=env)
+    try:
+        server.start()
+        headers = {"api-key": merchant["api_key"], "X-Profile-Id": merchant["profile_id"]}
+        customer = requests.post(f"{server.url}/customers", json=CUSTOMER_BODY, headers=headers, timeout=10).json()
+        body = {**card_body(customer["id"]), "network_tokenization": {"enable": "Enable"}}
+        card = requests.post(f"{server.url}/payment_methods", json=body, headers=headers, timeout=10).json()
+        assert card["network_token"] is not None
+        simulator.configure(latency_ms=5000)
+        yield server, headers, customer, card
+    finally:
+        server.stop()
+        simulator.stop()
+
+
+def test_a_token_service_at_five_seconds_keeps_every_request_within_its_budget(slow_token_service):
+    server, headers, customer, card = slow_token_service
+    body = {**card_body(customer["id"], card_number(8)), "network_tokenization": {"enable": "Enable"}}
+
+    def timed(method: str, path: str, **kwargs) -> tuple[int, float]:
+        started = time.monotonic()
+        response = requests.request(method, server.url + path, headers=headers, timeout=20, **kwargs)
+        return response.status_code, time.monotonic() - started
+
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        status_check = pool.submit(timed, "GET", f"/payment_methods/{card['id']}/check_network_token_status")
+        create = pool.submit(timed, "POST", "/payment_methods", json=body)
+        time.sleep(0.2)  # both are now waiting on the token service
+        health = timed("GET", "/health")
+        answers = [status_check.result(), create.result()]
+    assert health[0] == 200 and health[1] < 0.5, health
+    for status, elapsed in answers:
+        # One attempt of VAULT_NT_TIMEOUT (1 s), then the vault answers: a failure response, or the
+        # card vaulted without a token.
+        assert status == 200 and elapsed < 2.5, (status, elapsed)
