@@ -28,7 +28,6 @@ from tokens.network.services import (
     network_token_discard,
     network_token_fields,
     network_token_provision,
-    requestor_reference,
 )
 from tokens.selectors import payment_method_duplicate, payment_method_get, payment_method_lookup
 
@@ -66,7 +65,9 @@ def payment_method_create(*, actor: Actor, merchant: Merchant, profile: Profile,
             card=secret,
             exp_month=card["card_exp_month"],
             exp_year=card["card_exp_year"],
-            reference=requestor_reference(fingerprint=fingerprint, customer_id=customer.id if customer else None),
+            # The payment method's id: a card vaulted again after a timed-out create asks under the
+            # same reference and gets the token already issued. A deleted card's successor asks anew.
+            reference=payment_method_id,
         )
 
     if persistent and customer is not None:

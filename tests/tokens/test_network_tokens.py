@@ -613,3 +613,16 @@ def test_reconcile_deletes_tokens_no_card_holds_and_leaves_the_others(nt, settin
     assert simulator.call("GET", f"/v1/tokens/{kept_ref}")[1]["status"] == "ACTIVE"
     event = AuditEvent.objects.get(action="network_token.delete", object_id=orphan["token_ref"])
     assert event.details == {"reason": "held by no payment method"}
+
+
+def test_a_card_vaulted_again_after_its_delete_gets_a_token_of_its_own(nt, simulator):
+    _, api, _, customer = nt
+    first = tokenized(api, customer["id"])
+    first_ref = PaymentMethod.objects.get(pk=first["id"]).network_token_ref
+    api.delete(f"/payment_methods/{first['id']}")  # its token awaits the worker
+    second = tokenized(api, customer["id"])
+    second_ref = PaymentMethod.objects.get(pk=second["id"]).network_token_ref
+    assert second["id"] != first["id"] and second_ref and second_ref != first_ref
+    call_command("run_worker", "--once", stdout=StringIO())
+    assert simulator.call("GET", f"/v1/tokens/{first_ref}")[1]["status"] == "DELETED"
+    assert simulator.call("GET", f"/v1/tokens/{second_ref}")[1]["status"] == "ACTIVE"

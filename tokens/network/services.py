@@ -5,7 +5,6 @@ logged (without card data) and audited. Calls to the token service never run ins
 transaction, so a slow service holds no lock.
 """
 
-import hashlib
 import logging
 import re
 from dataclasses import dataclass
@@ -57,13 +56,6 @@ def _audit(actor: Actor, action: AuditAction, payment_method_id: str, merchant_i
             merchant_id=merchant_id,
             **kwargs,
         )
-
-
-def requestor_reference(*, fingerprint: str, customer_id: str | None) -> str:
-    """The reference the vault sends with a token request: the same for one card of one customer, so a
-    request retried after a timeout gets the token already issued. Derived from the keyed fingerprint,
-    it tells the token service nothing about the number."""
-    return "vr_" + hashlib.sha256(f"{fingerprint}|{customer_id or ''}".encode()).hexdigest()[:40]
 
 
 def holds_network_token(payment_method: PaymentMethod) -> bool:
