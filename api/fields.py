@@ -9,7 +9,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from core.card_numbers import contains_card_number
+from core.card_numbers import contains_card_number, digits_are_card_number
 
 METADATA_MAX_KEYS = 50
 METADATA_MAX_KEY_LENGTH = 40
@@ -45,9 +45,14 @@ class _StringOnly:
         if not isinstance(data, str):
             self.fail("invalid")
         value = super().to_internal_value(data)
-        if self.screen_card_numbers and contains_card_number(value):
+        # A value over the length limit is refused by it anyway: not worth screening at any size.
+        within_limit = getattr(self, "max_length", None) is None or len(value) <= self.max_length
+        if self.screen_card_numbers and within_limit and self.holds_card_number(value):
             self.fail("card_number")
         return value
+
+    def holds_card_number(self, value: str) -> bool:
+        return contains_card_number(value)
 
 
 class TextField(_StringOnly, serializers.CharField):
@@ -66,15 +71,21 @@ _ASCII_INT = re.compile(r"-?[0-9]{1,12}", re.ASCII)
 
 
 # Phone numbers as E.164 bounds them: at most 15 digits, optionally after a `+`, as people write them
-# (spaces, dashes, dots, parentheses); country calling codes of 1-4 digits. Both are screened too:
-# a 12-15 digit card number fits in either.
+# (spaces, dashes, dots, parentheses); country calling codes of 1-4 digits, too short for a card.
 E164_MAX_DIGITS = 15
 _PHONE_NUMBER = re.compile(r"\+?[0-9 ().-]{1,32}", re.ASCII)
 _PHONE_COUNTRY_CODE = re.compile(r"\+?[0-9]{1,4}", re.ASCII)
 
 
 class PhoneNumberField(TextField):
+    """Screened on all its digits, separators ignored, for the one card length a phone can hold (15):
+    the shorter card formats would refuse real numbers (a 12-digit Colombian mobile may pass for
+    Maestro), and a phone has no room for the longer ones."""
+
     default_error_messages = {"phone": f"Must be a phone number of at most {E164_MAX_DIGITS} digits."}
+
+    def holds_card_number(self, value: str) -> bool:
+        return digits_are_card_number(value, min_length=E164_MAX_DIGITS)
 
     def to_internal_value(self, data):
         value = super().to_internal_value(data)
@@ -92,6 +103,9 @@ class PhoneCountryCodeField(TextField):
         if not _PHONE_COUNTRY_CODE.fullmatch(value):
             self.fail("phone_country_code")
         return value
+
+    def holds_card_number(self, value: str) -> bool:
+        return False  # 4 digits at most: its format is its screen
 
 
 class AsciiIntegerField(serializers.IntegerField):
@@ -177,3 +191,11 @@ class AddressDetailsSerializer(StrictSerializer):
 
     def validate(self, attrs):
         return {name: attrs.get(name) for name in self.fields}
+
+
+class NetworkTransactionIdField(TextField):
+    """A network's transaction id is a digit string by design (Visa's has 15 digits): screened for
+    card numbers longer than that, which no transaction id is."""
+
+    def holds_card_number(self, value: str) -> bool:
+        return contains_card_number(value, min_length=16)

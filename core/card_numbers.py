@@ -2,6 +2,9 @@
 questions about text — "does it hold a card number?" (precise, for text the vault stores) and "may it
 hold one?" (generous, for text the vault only logs or echoes).
 
+One definition serves both the vault's card input and its screen of free text (`is_card_number`):
+a number the vault would vault as a card is a number it refuses to store in clear.
+
 The base needs this without any app: log redaction, request-id screening and free-text screening all
 refuse or mask card numbers. Card rules proper (expiry, CVC, masking) live in tokens/cards.py. Every
 check uses ASCII rules: str.isdigit() would accept other scripts' digits.
@@ -13,10 +16,13 @@ MIN_LENGTH, MAX_LENGTH = 12, 19
 
 # (first IIN, last IIN, network, valid lengths): IINs compared on as many leading digits as the
 # bounds have. The most specific (longest) matching range wins, so RuPay's 652150-653149 beats
-# Discover's 65. The lengths are those the networks issue, as PCI data-discovery tools match them.
+# Discover's 65. The lengths are those the networks issue today, as PCI data-discovery tools match
+# them (Visa stopped issuing 13-digit numbers long ago; each such card has long expired).
 _ANY_LONG = range(16, 20)
+# An IIN no range here names (Mir, Elo, Troy, private label…): a card of 16 to 19 digits.
+UNKNOWN_NETWORK_LENGTHS = frozenset(_ANY_LONG)
 _IIN_RANGES: tuple[tuple[str, str, str, frozenset[int]], ...] = (
-    ("4", "4", "Visa", frozenset({13, 16, 19})),
+    ("4", "4", "Visa", frozenset({16, 19})),
     ("51", "55", "Mastercard", frozenset({16})),
     ("2221", "2720", "Mastercard", frozenset({16})),
     ("34", "34", "AmericanExpress", frozenset({15})),
@@ -43,11 +49,14 @@ _IIN_RANGES: tuple[tuple[str, str, str, frozenset[int]], ...] = (
     ("652150", "653149", "RuPay", frozenset({16})),
 )
 
-# A digit run as people write card numbers: digits, optionally grouped by single spaces, dashes or dots.
-_GROUPED_RUN = re.compile(r"[0-9]+(?:[ .-][0-9]+)*", re.ASCII)
-_SEPARATOR = re.compile(r"[ .-]", re.ASCII)
-# Any run of 12 or more digits, groups ignored: what the generous check looks at.
+# A digit run as people write card numbers: digits, optionally grouped by single spaces or dashes.
+# (Not dots: "45.91928266476927" is a latitude, not a card after a 45.)
+_GROUPED_RUN = re.compile(r"[0-9]+(?:[ -][0-9]+)*", re.ASCII)
+_SEPARATOR = re.compile(r"[ -]", re.ASCII)
+# Any run of 12 or more digits, groups (dots too) ignored: what the generous check looks at.
 LONG_DIGIT_RUN = re.compile(r"[0-9](?:[ .-]?[0-9]){11,}", re.ASCII)
+_LONG_RUN_SEPARATOR = re.compile(r"[ .-]", re.ASCII)
+_NOT_DIGIT = re.compile(r"[^0-9]", re.ASCII)
 
 
 def luhn_valid(digits: str) -> bool:
@@ -88,35 +97,44 @@ def detect_network(digits: str) -> str | None:
 
 
 def network_lengths(digits: str) -> frozenset[int]:
-    """The lengths the network of *digits* issues; every length the vault accepts if the IIN is unknown."""
+    """The lengths the network of *digits* issues; 16 to 19 for an IIN no range here names."""
     found = _network_range(digits)
-    return found[1] if found else frozenset(range(MIN_LENGTH, MAX_LENGTH + 1))
+    return found[1] if found else UNKNOWN_NETWORK_LENGTHS
 
 
 def is_card_number(digits: str) -> bool:
-    """Tell whether an ASCII digit string is a card number: a length its IIN's network issues, and Luhn."""
-    found = _network_range(digits)
-    return found is not None and len(digits) in found[1] and luhn_valid(digits)
+    """Tell whether an ASCII digit string is a card number: a length its IIN's network issues (16-19
+    digits for an IIN of no network listed here), and the Luhn check."""
+    return len(digits) in network_lengths(digits) and luhn_valid(digits)
 
 
-def contains_card_number(text: str) -> bool:
-    """Tell whether *text* holds a card number: a value the vault must never store in clear.
+def contains_card_number(text: str, *, min_length: int = MIN_LENGTH) -> bool:
+    """Tell whether *text* holds a card number (of *min_length* digits or more): a value the vault
+    must never store in clear.
 
-    A candidate is a whole digit run, or whole consecutive groups of a run grouped by single spaces,
-    dashes or dots (a number written "4111 1111 1111 1111" and followed by more digits) — never an
+    A candidate is a whole digit run, or whole consecutive groups of a run grouped by single spaces
+    or dashes (a number written "4111 1111 1111 1111" and followed by more digits) — never an
     arbitrary slice of a bare run, so a 13-digit timestamp is judged as the 13 digits it is.
     """
     for match in _GROUPED_RUN.finditer(text):
         groups = _SEPARATOR.split(match.group())
         for start in range(len(groups)):
             digits = ""
-            for group in groups[start:]:
-                digits += group
+            for index in range(start, len(groups)):  # no slicing: linear in the run, whatever its size
+                digits += groups[index]
                 if len(digits) > MAX_LENGTH:
                     break
-                if len(digits) >= MIN_LENGTH and is_card_number(digits):
+                if len(digits) >= min_length and is_card_number(digits):
                     return True
     return False
+
+
+def digits_are_card_number(text: str, *, min_length: int = MIN_LENGTH) -> bool:
+    """Tell whether the digits of *text*, every other character ignored, are a card number (of
+    *min_length* digits or more): for short formatted values such as phone numbers, where
+    parentheses or doubled spaces could split a card."""
+    digits = _NOT_DIGIT.sub("", text)
+    return len(digits) >= min_length and is_card_number(digits)
 
 
 def may_hold_card_number(text: str) -> bool:
@@ -127,7 +145,7 @@ def may_hold_card_number(text: str) -> bool:
     false alarm costs nothing: the text is masked or replaced, never refused.
     """
     for match in LONG_DIGIT_RUN.finditer(text):
-        digits = _SEPARATOR.sub("", match.group())
+        digits = _LONG_RUN_SEPARATOR.sub("", match.group())
         for length in range(MIN_LENGTH, min(len(digits), MAX_LENGTH) + 1):
             if luhn_valid(digits[:length]) or luhn_valid(digits[-length:]):
                 return True

@@ -10,7 +10,7 @@ str.isdigit() and int() would accept Arabic-Indic or full-width digits.
 import re
 from datetime import date
 
-from core.card_numbers import MAX_LENGTH, MIN_LENGTH, luhn_valid
+from core.card_numbers import MAX_LENGTH, MIN_LENGTH, is_card_number, luhn_valid
 
 _DIGITS = re.compile(r"[0-9]+", re.ASCII)
 MAX_YEARS_AHEAD = 50
@@ -33,6 +33,9 @@ def normalise_number(raw: str) -> str:
         raise CardRuleError("card number fails the Luhn check")
     if digits.startswith(UNASSIGNED_IIN):
         raise CardRuleError("card number has no issuer")
+    # The same rule as the screen of free text: what is vaulted as a card is refused as text.
+    if not is_card_number(digits):
+        raise CardRuleError("card number length is not one its network issues")
     return digits
 
 

@@ -17,6 +17,7 @@ from api.fields import (
     EmailField,
     IsoMsDateTimeField,
     MetadataField,
+    NetworkTransactionIdField,
     PhoneCountryCodeField,
     PhoneNumberField,
     RegexField,
@@ -159,7 +160,10 @@ class ConnectorTokenDetailsSerializer(StrictSerializer):
     token_type = serializers.ChoiceField(choices=["single_use", "multi_use"])
     status = serializers.ChoiceField(choices=["active", "inactive"])
     connector_token_request_reference_id = TextField(max_length=255, required=False, allow_null=True)
-    original_payment_authorized_amount = AsciiIntegerField(min_value=0, required=False, allow_null=True)
+    # Minor units; bounded well below any card number's length.
+    original_payment_authorized_amount = AsciiIntegerField(
+        min_value=0, max_value=99_999_999_999, required=False, allow_null=True
+    )
     original_payment_authorized_currency = serializers.ChoiceField(
         choices=CURRENCY_CODES, required=False, allow_null=True
     )
@@ -174,9 +178,7 @@ class ConnectorTokenDetailsSerializer(StrictSerializer):
 class PaymentMethodUpdateSerializer(StrictSerializer):
     payment_method_data = PaymentMethodDataUpdateSerializer(required=False)
     connector_token_details = ConnectorTokenDetailsSerializer(required=False)
-    # A network's transaction id is a digit string by design (Visa's has 15 digits); one that is also a
-    # card number of the network its digits name is refused like any other free text.
-    network_transaction_id = TextField(max_length=255, required=False, allow_null=True)
+    network_transaction_id = NetworkTransactionIdField(max_length=255, required=False, allow_null=True)
     acknowledgement_status = serializers.ChoiceField(choices=["authenticated", "failed"], required=False)
 
 

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from api.customers.serializers import CustomerCreateSerializer, CustomerUpdateSerializer
 from api.payment_methods.serializers import PaymentMethodCreateSerializer, PaymentMethodUpdateSerializer
-from core.card_numbers import is_card_number, luhn_complete
+from core.card_numbers import is_card_number, luhn_complete, luhn_valid
 from customers.documents import cnpj_valid, psn_valid
 from tests.helpers.api import assert_error
 from tests.helpers.card_numbers import TEST_CARDS, spellings
@@ -107,10 +107,18 @@ def test_the_shapes_are_valid_before_a_card_number_goes_in():
     assert len(FIELDS) >= 50
 
 
+# Fields whose own values are digit strings (phones: up to 15 digits; network transaction ids: 15)
+# are screened for the card lengths that cannot be theirs, so that real values are never refused.
+SHORTEST_CARD_SCREENED = {"phone": 15, "number": 15, "network_transaction_id": 16}
+
+
 @pytest.mark.parametrize(("shape", "path"), FIELDS, ids=[f"{shape}: {'.'.join(path)}" for shape, path in FIELDS])
 def test_every_test_card_bare_or_grouped_is_refused_in_every_free_text_field(shape, path):
     serializer_class, body = SHAPES[shape]
-    for number in TEST_CARDS:
+    shortest = SHORTEST_CARD_SCREENED.get(path[-1], 0)
+    screened = [number for number in TEST_CARDS if len(number) >= shortest]
+    assert len(screened) >= 10
+    for number in screened:
         for spelled in spellings(number):
             serializer = serializer_class(data=_with(body, path, spelled))
             assert not serializer.is_valid(), (path, spelled)
@@ -174,7 +182,7 @@ def test_a_document_valid_as_its_type_is_accepted_even_when_it_looks_like_a_card
         {"document_type": "other", "document_number": CNPJ_LIKE_A_CARD},
         {"document_type": "other", "document_number": VISA},
         {"document_type": "cnpj", "document_number": VISA},  # not a CNPJ: screened, then refused
-        {"document_type": "psn", "document_number": "4222222222222"},
+        {"document_type": "psn", "document_number": "378282246310005"},
     ],
 )
 def test_a_card_number_not_valid_as_its_document_type_is_refused(api, document):
@@ -227,3 +235,33 @@ def test_a_billing_phone_follows_the_same_formats(api):
     for phone in ({"number": "378282246310005"}, {"number": "1234567890123456"}, {"country_code": "+12345"}):
         response = api.post("/payment_methods", {**card_body(customer["id"]), "billing": {"phone": phone}})
         assert_error(response, 400, "IR_06")
+
+
+def test_a_phone_hides_no_card_behind_parentheses_or_doubled_spaces(api):
+    for phone in ("(378282) 246310005", "(37) 8282 2463 10005", "3782  822463  10005"):
+        body = assert_error(api.post("/customers", {**CUSTOMER_BODY, "phone": phone}), 400, "IR_06")
+        assert body["error"]["fields"] == {"phone": "card_number"}, phone
+
+
+@pytest.mark.parametrize("phone", ["+4915112345678", "+57 300 123 4562", "+58 412 123 4564", "30569309025904"])
+def test_real_phone_numbers_that_pass_for_short_cards_are_accepted(api, phone):
+    # All Luhn-valid: a 13-digit German mobile, 12-digit Colombian and Venezuelan ones (they look like
+    # Maestro numbers), a 14-digit number that looks like a Diners card. A phone holds 15 digits at
+    # most, and only a 15-digit card is looked for in it.
+    assert luhn_valid("".join(char for char in phone if char.isdigit()))
+    assert create_customer(api, phone=phone)["phone"] == phone
+
+
+def test_a_network_transaction_id_of_fifteen_digits_is_never_taken_for_a_card(api):
+    customer = create_customer(api)
+    payment_method = api.post("/payment_methods", card_body(customer["id"])).json()
+    path = f"/payment_methods/{payment_method['id']}/update_saved_payment_method"
+    for transaction_id in ("301234567890125", "378282246310005"):
+        response = api.patch(path, {"network_transaction_id": transaction_id})
+        assert response.status_code == 200 and response.json()["network_transaction_id"] == transaction_id
+    assert_error(api.patch(path, {"network_transaction_id": "4111111111111111"}), 400, "IR_06")
+
+
+def test_a_decimal_number_is_not_taken_for_a_grouped_card(api):
+    created = create_customer(api, metadata={"lat": 45.91928266476927, "lon": "45.91928266476927"})
+    assert created["metadata"]["lon"] == "45.91928266476927"

@@ -47,17 +47,17 @@ def test_stored_leading_digits_are_cut_to_what_the_shortest_number_of_their_netw
     _rows(
         old_schema,
         [
-            {"card_isin": "411111", "payment_method_subtype": "credit"},  # Visa: 13 digits at shortest → 2
+            {"card_isin": "411111", "payment_method_subtype": "credit"},  # Visa: 16 digits at shortest → 4
             {"card_isin": "555555", "payment_method_subtype": "credit"},  # Mastercard: 16 → 4
             {"card_isin": "378282", "payment_method_subtype": "credit"},  # American Express: 15 → 3
             {"card_isin": "501800", "payment_method_subtype": "credit"},  # Maestro: 12 → 2
-            {"card_isin": "999999", "payment_method_subtype": "credit"},  # unknown: 12 → 2
+            {"card_isin": "999999", "payment_method_subtype": "credit"},  # no listed network: 16 → 4
             {"card_isin": "489537", "network_token_isin": "555555", "payment_method_subtype": "credit"},
         ],
     )
     apps = _migrate_forward()
     rows = apps.get_model("tokens", "PaymentMethod").objects.order_by("id")
-    assert [row.card_isin for row in rows] == ["41", "5555", "378", "50", "99", "48"]
+    assert [row.card_isin for row in rows] == ["4111", "5555", "378", "50", "9999", "4895"]
     assert [row.network_token_isin for row in rows] == [None] * 5 + ["5555"]
 
 
