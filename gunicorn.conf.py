@@ -38,7 +38,7 @@ def on_starting(server) -> None:
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "vault_project.settings")
     django.setup()
-    from django.db import DatabaseError
+    from django.db import DatabaseError, connections
 
     from tokens.rotation import keyring_startup_problem
 
@@ -47,6 +47,10 @@ def on_starting(server) -> None:
     except DatabaseError as exc:  # not migrated yet, or unreachable: readiness reports the database
         server.log.warning("could not check the keyring against stored cards: %s", type(exc).__name__)
         return
+    finally:
+        # The workers are forked from this process: none may inherit its database connection (two
+        # processes on one socket would read each other's answers).
+        connections.close_all()
     if problem:
         sys.exit(problem)  # the one line on stderr, exit status 1
 

@@ -6,11 +6,14 @@ The real production server (gunicorn with gunicorn.conf.py) on a SQLite file of 
 """
 
 import base64
+import importlib.util
+import logging
 import os
 import sqlite3
 import subprocess
 import sys
 import time
+from types import SimpleNamespace
 
 import pytest
 import requests
@@ -154,3 +157,17 @@ def test_an_instance_missing_a_fingerprint_key_in_use_refuses_to_start_too(datab
     assert (
         "refusing to start: stored cards need fingerprint key version(s) 1 (VAULT_FINGERPRINT_KEYS)" in started.stderr
     )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_start_up_check_leaves_no_database_connection_for_the_workers_to_inherit():
+    # gunicorn forks its workers from the process that ran the check: a connection left open there
+    # would be one socket shared by every worker, each reading the others' answers.
+    from django.db import connection
+
+    spec = importlib.util.spec_from_file_location("gunicorn_conf", ROOT / "gunicorn.conf.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    connection.ensure_connection()
+    module.on_starting(SimpleNamespace(log=logging.getLogger("gunicorn.error")))
+    assert connection.connection is None
