@@ -35,11 +35,31 @@ class RedactingFilter(logging.Filter):
 
 
 class VaultJsonFormatter(JsonFormatter):
-    """One JSON object per line: time, level, logger, message and any structured fields."""
+    """One JSON object per line: time, level, logger, message and any structured fields.
+
+    python-json-logger formats tracebacks itself (from exc_info, not the filter's exc_text) and writes
+    every `extra` field: both are redacted here, and a request is written as its method and path,
+    never with its query string.
+    """
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("rename_fields", {"asctime": "time", "levelname": "level", "name": "logger"})
         super().__init__("%(asctime)s %(levelname)s %(name)s %(message)s", *args, **kwargs)
+
+    def formatException(self, ei) -> str:
+        return redact(super().formatException(ei))
+
+    def formatStack(self, stack_info: str) -> str:
+        return redact(super().formatStack(stack_info))
+
+    def add_fields(self, log_record, record, message_dict) -> None:
+        super().add_fields(log_record, record, message_dict)
+        request = log_record.get("request")
+        if request is not None and hasattr(request, "path"):
+            log_record["request"] = f"{getattr(request, 'method', '')} {request.path}".strip()
+        for name, value in log_record.items():
+            if isinstance(value, str):
+                log_record[name] = redact(value)
 
 
 access_logger = logging.getLogger("vault.access")
