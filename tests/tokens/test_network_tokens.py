@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from io import StringIO
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from audit.models import AuditEvent
@@ -199,6 +199,11 @@ def test_a_failed_token_deletion_is_retried_by_the_sweep(nt, simulator, token_se
     assert api.delete(f"/payment_methods/{pm['id']}").status_code == 200
     call_command("run_worker", "--once", stdout=StringIO())
     assert PaymentMethod.objects.get(pk=pm["id"]).network_token_delete_pending
+    # purge_expired says so with its exit status, for cron and monitors.
+    with pytest.raises(CommandError) as unconfirmed:
+        call_command("purge_expired", stdout=StringIO())
+    assert unconfirmed.value.returncode == 1
+    assert "1 network token deletion(s) not confirmed" in str(unconfirmed.value)
     simulator.configure(fail_rate=0)
     assert simulator.call("GET", f"/v1/tokens/{ref}")[1]["status"] == "ACTIVE"
     call_command("purge_expired", stdout=open("/dev/null", "w"))  # noqa: SIM115

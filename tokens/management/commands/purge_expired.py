@@ -1,4 +1,4 @@
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from audit.actors import operator_actor
 from idempotency.services import idempotency_purge_expired
@@ -25,3 +25,9 @@ class Command(BaseCommand):
         pending = PaymentMethod.unscoped.filter(network_token_delete_pending=True).count()
         confirmed = network_tokens_retry_deletes()
         self.stdout.write(f"deleted {confirmed} of {pending} network token(s) awaiting deletion at the token service")
+        if confirmed < pending:
+            # Exit 1, so that cron or a monitor notices tokens still live at the token service.
+            raise CommandError(
+                f"{pending - confirmed} network token deletion(s) not confirmed by the token service; "
+                "they are retried on the next run"
+            )
