@@ -17,11 +17,11 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
-from functools import cache
 
 from django.conf import settings
 
 from merchants.models import ApiKey, Profile
+from merchants.redis_client import redis_client
 
 REVOCATION_EPOCH_KEY = "vault:credentials:revocation_epoch"
 REVOCATION_CHECK_SECONDS = 0.5
@@ -35,13 +35,6 @@ class _Entry:
     until: float
 
 
-@cache
-def _redis(url: str):
-    import redis
-
-    return redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
-
-
 def announce_revocation() -> None:
     """Tell every process sharing REDIS_URL to forget the credentials it remembers (best effort:
     if Redis is down, the other processes stop using their caches until it is back)."""
@@ -50,7 +43,7 @@ def announce_revocation() -> None:
     import redis
 
     try:
-        _redis(settings.REDIS_URL).incr(REVOCATION_EPOCH_KEY)
+        redis_client(settings.REDIS_URL).incr(REVOCATION_EPOCH_KEY)
     except redis.RedisError as exc:
         logger.error("revocation could not be announced through Redis (%s)", type(exc).__name__)
 
@@ -87,7 +80,7 @@ class CredentialCache:
         import redis
 
         try:
-            epoch = int(_redis(settings.REDIS_URL).get(REVOCATION_EPOCH_KEY) or 0)
+            epoch = int(redis_client(settings.REDIS_URL).get(REVOCATION_EPOCH_KEY) or 0)
         except redis.RedisError:
             self._usable, self._checked_at = False, now
             self.clear()

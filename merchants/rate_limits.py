@@ -18,6 +18,7 @@ from django.db import connection
 
 from core import errors
 from merchants.models import RateLimitCounter
+from merchants.redis_client import redis_client
 
 WINDOW_SECONDS = 60
 OUTAGE_LOG_INTERVAL_SECONDS = 60
@@ -49,9 +50,7 @@ class DatabaseRateStore:
 
 class RedisRateStore:
     def __init__(self, url: str) -> None:
-        import redis
-
-        self.client = redis.Redis.from_url(url, socket_timeout=1.0, socket_connect_timeout=1.0)
+        self.client = redis_client(url)
 
     def hit(self, bucket: str, window_start: int) -> int:
         import redis

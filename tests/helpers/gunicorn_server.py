@@ -34,9 +34,17 @@ class GunicornServer:
         }
         self.process: subprocess.Popen | None = None
 
-    def start(self, timeout: float = 60) -> None:
+    def command(self) -> list[str]:
+        return [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py"]
+
+    def run_to_exit(self, timeout: float = 60) -> subprocess.CompletedProcess:
+        """Run a server expected to refuse to start: its exit status and output."""
+        return subprocess.run(self.command(), cwd=ROOT, env=self.env, capture_output=True, text=True, timeout=timeout)
+
+    def start(self, timeout: float = 60, ready_statuses: tuple[int, ...] = (200,)) -> requests.Response:
+        """Start, and wait until readiness answers one of *ready_statuses*; return that answer."""
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py"],
+            self.command(),
             cwd=ROOT,
             env=self.env,
             stdout=subprocess.DEVNULL,
@@ -46,8 +54,9 @@ class GunicornServer:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:
-                if requests.get(f"{self.url}/health/ready", timeout=2).status_code == 200:
-                    return
+                ready = requests.get(f"{self.url}/health/ready", timeout=2)
+                if ready.status_code in ready_statuses:
+                    return ready
             except requests.RequestException:
                 pass
             if self.process.poll() is not None:

@@ -53,14 +53,7 @@ def _server(url: str, **extra: str) -> GunicornServer:
 
 def test_an_instance_missing_a_kek_in_use_refuses_to_start_with_one_line(database_with_cards_under_kek_7):
     server = _server(database_with_cards_under_kek_7)
-    started = subprocess.run(
-        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py"],
-        cwd=ROOT,
-        env=server.env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    started = server.run_to_exit()
     assert started.returncode != 0
     lines = [line for line in started.stderr.splitlines() if "refusing to start" in line]
     assert lines == [
@@ -72,25 +65,9 @@ def test_an_instance_missing_a_kek_in_use_refuses_to_start_with_one_line(databas
 
 def test_started_anyway_it_is_not_ready_and_names_the_missing_version(database_with_cards_under_kek_7):
     server = _server(database_with_cards_under_kek_7, VAULT_ALLOW_MISSING_KEKS="true")
-    server.process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py"],
-        cwd=ROOT,
-        env=server.env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
     try:
-        ready = None
-        for _ in range(150):
-            try:
-                ready = requests.get(f"{server.url}/health/ready", timeout=2)
-                break
-            except requests.RequestException:
-                if server.process.poll() is not None:
-                    pytest.fail("gunicorn exited although VAULT_ALLOW_MISSING_KEKS=true")
-                time.sleep(0.2)
-        assert ready is not None and ready.status_code == 503
+        ready = server.start(ready_statuses=(503,))
+        assert ready.status_code == 503
         assert ready.json()["missing_kek_versions"] == ["7"]
         assert ready.json()["checks"]["keys_in_use"] is False
         assert requests.get(f"{server.url}/health", timeout=2).status_code == 200
@@ -145,14 +122,7 @@ def test_a_rotation_is_refused_while_a_running_instance_is_on_the_old_keyring(
 def test_an_instance_missing_a_fingerprint_key_in_use_refuses_to_start_too(database_with_cards_under_kek_7):
     server = _server(database_with_cards_under_kek_7, VAULT_KEYRING=f"7:{KEK_7}", VAULT_ACTIVE_KEK="7")
     server.env["VAULT_FINGERPRINT_KEYS"] = "2:" + base64.b64encode(bytes(range(96, 128))).decode()
-    started = subprocess.run(
-        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py"],
-        cwd=ROOT,
-        env=server.env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    started = server.run_to_exit()
     assert started.returncode != 0
     assert (
         "refusing to start: stored cards need fingerprint key version(s) 1 (VAULT_FINGERPRINT_KEYS)" in started.stderr
