@@ -1,11 +1,16 @@
 """The one module that encrypts, decrypts and holds plaintext card numbers.
 
-Envelope encryption: each record's card data is sealed with AES-256-GCM under a fresh data key
-(DEK); the DEK is wrapped with AES-256-GCM under a versioned key-encryption key (KEK). Associated
-data binds the ciphertext to its scheme, merchant and record id, so a ciphertext copied into another
-row fails to open. The stored value describes itself:
+Envelope encryption under a three-level hierarchy (tokens/custody/): each record's card data is
+sealed with AES-256-GCM under a fresh data key (DEK); the DEK is wrapped with AES-256-GCM under the
+merchant's key (tokens/merchant_keys.py), itself stored only wrapped by the root key of a key
+provider. Associated data binds each ciphertext to its scheme, purpose, merchant, record and key
+version, length-prefixed (core.encoding.encode_fields), so a ciphertext copied into another row fails
+to open. The stored value describes itself:
 
-    v1.<kek version>.<base64 wrap nonce + wrapped DEK>.<base64 nonce + ciphertext>
+    v2.<merchant key version>.<base64 wrap nonce + wrapped DEK>.<base64 nonce + ciphertext>
+
+Values sealed before merchant keys existed read `v1.<legacy KEK version>.…`, their DEK wrapped
+directly under a key of VAULT_KEYRING; they keep opening, and `rotate_keys` moves them to v2.
 
 Plaintext leaves this module only inside CardSecret, a frozen dataclass whose repr and str are
 masked and which answers what services need (isin, last4, network, masked) without giving the
@@ -29,15 +34,13 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.views.decorators.debug import sensitive_variables
 
 from core.card_numbers import detect_network
-from tokens import cards
-from tokens.keys import UnknownKeyVersion, key_provider
+from core.encoding import encode_fields
+from tokens import cards, merchant_keys
+from tokens.keys import DecryptionFailed, UnknownKeyVersion, key_provider
 
-SCHEME = "v1"
+LEGACY_SCHEME = "v1"
+SCHEME = "v2"
 NONCE_BYTES = 12
-
-
-class DecryptionFailed(Exception):
-    """A sealed value could not be opened: tampered, moved to another record, or its key is gone."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,21 +92,15 @@ class CardSecret:
 @dataclass(frozen=True, slots=True)
 class Sealed:
     value: str
-    kek_version: str
+    merchant_key_version: int
+
+    def columns(self) -> dict[str, object]:
+        """The payment method's columns for this value (a v2 value names no legacy KEK)."""
+        return {"sealed_card": self.value, "kek_version": "", "merchant_key_version": self.merchant_key_version}
 
 
 def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
-
-
-def _aad(merchant_id: str, record_id: str, purpose: str, kek_version: str = "") -> bytes:
-    return "|".join((SCHEME, purpose, merchant_id, record_id, kek_version)).encode()
-
-
-def _wrap(dek: bytes, merchant_id: str, record_id: str) -> tuple[str, bytes]:
-    version, kek = key_provider().active_kek()
-    nonce = os.urandom(NONCE_BYTES)
-    return version, nonce + AESGCM(kek).encrypt(nonce, dek, _aad(merchant_id, record_id, "dek", version))
 
 
 def _strict_b64decode(text: str) -> bytes:
@@ -115,60 +112,101 @@ def _strict_b64decode(text: str) -> bytes:
     return data
 
 
-def _parse(value: str) -> tuple[str, bytes, bytes]:
+def _parse(value: str) -> tuple[str, str, bytes, bytes]:
     try:
         scheme, version, wrapped, payload = value.split(".")
-        if scheme != SCHEME:
+        if scheme not in (SCHEME, LEGACY_SCHEME) or not version.isdigit() or not version.isascii():
             raise ValueError(scheme)
-        return version, _strict_b64decode(wrapped), _strict_b64decode(payload)
+        return scheme, version, _strict_b64decode(wrapped), _strict_b64decode(payload)
     except ValueError:
         raise DecryptionFailed("not a sealed value of a known scheme") from None
 
 
-def _unwrap(version: str, wrapped: bytes, merchant_id: str, record_id: str) -> bytes:
+def _aad(purpose: str, merchant_id: str, record_id: str, key_version: str) -> bytes:
+    return encode_fields(SCHEME, purpose, merchant_id, record_id, key_version)
+
+
+def _legacy_aad(merchant_id: str, record_id: str, purpose: str, kek_version: str = "") -> bytes:
+    """The associated data of v1 values, as they were sealed (only ever opened now)."""
+    return "|".join((LEGACY_SCHEME, purpose, merchant_id, record_id, kek_version)).encode()
+
+
+def wrap_key(kek: bytes, key: bytes, aad: bytes) -> bytes:
+    """AES-256-GCM of a key under a key-encryption key held in memory (the `local` root provider)."""
+    return _gcm_seal(kek, key, aad)
+
+
+def unwrap_key(kek: bytes, wrapped: bytes, aad: bytes) -> bytes:
+    return _gcm_open(kek, wrapped, aad, "merchant key")
+
+
+def _gcm_open(key: bytes, sealed: bytes, aad: bytes, what: str) -> bytes:
+    try:
+        return AESGCM(key).decrypt(sealed[:NONCE_BYTES], sealed[NONCE_BYTES:], aad)
+    except (InvalidTag, ValueError):
+        raise DecryptionFailed(f"the {what} could not be decrypted") from None
+
+
+def _gcm_seal(key: bytes, plaintext: bytes, aad: bytes) -> bytes:
+    nonce = os.urandom(NONCE_BYTES)
+    return nonce + AESGCM(key).encrypt(nonce, plaintext, aad)
+
+
+@sensitive_variables("dek", "merchant_key")
+def _wrap(dek: bytes, merchant_id: str, record_id: str) -> tuple[int, bytes]:
+    version, merchant_key = merchant_keys.active_key(merchant_id)
+    return version, _gcm_seal(merchant_key, dek, _aad("dek", merchant_id, record_id, str(version)))
+
+
+@sensitive_variables("kek", "merchant_key")
+def _unwrap(scheme: str, version: str, wrapped: bytes, merchant_id: str, record_id: str) -> bytes:
+    if scheme == SCHEME:
+        merchant_key = merchant_keys.merchant_key(merchant_id, int(version))
+        return _gcm_open(merchant_key, wrapped, _aad("dek", merchant_id, record_id, version), "data key")
     try:
         kek = key_provider().kek(version)
     except UnknownKeyVersion:
         # The version names the cause (a keyring missing a key still in use); it is not secret.
         raise DecryptionFailed(f"key-encryption key version {version[:16]!r} is not in this keyring") from None
-    try:
-        aad = _aad(merchant_id, record_id, "dek", version)
-        return AESGCM(kek).decrypt(wrapped[:NONCE_BYTES], wrapped[NONCE_BYTES:], aad)
-    except (InvalidTag, ValueError):
-        raise DecryptionFailed("the data key could not be unwrapped") from None
+    return _gcm_open(kek, wrapped, _legacy_aad(merchant_id, record_id, "dek", version), "data key")
+
+
+def _card_aad(scheme: str, merchant_id: str, record_id: str) -> bytes:
+    if scheme == SCHEME:
+        return _aad("card", merchant_id, record_id, "")
+    return _legacy_aad(merchant_id, record_id, "card")
 
 
 @sensitive_variables("secret", "dek")
 def seal(secret: CardSecret, *, merchant_id: str, record_id: str) -> Sealed:
     """Encrypt *secret* for one record of one merchant under a fresh data key."""
     dek = AESGCM.generate_key(bit_length=256)
-    nonce = os.urandom(NONCE_BYTES)
-    ciphertext = AESGCM(dek).encrypt(nonce, secret.to_bytes(), _aad(merchant_id, record_id, "card"))
+    payload = _gcm_seal(dek, secret.to_bytes(), _card_aad(SCHEME, merchant_id, record_id))
     version, wrapped = _wrap(dek, merchant_id, record_id)
-    return Sealed(value=f"{SCHEME}.{version}.{_b64(wrapped)}.{_b64(nonce + ciphertext)}", kek_version=version)
+    return Sealed(value=f"{SCHEME}.{version}.{_b64(wrapped)}.{_b64(payload)}", merchant_key_version=version)
 
 
 @sensitive_variables("dek", "plaintext")
 def open_sealed(value: str, *, merchant_id: str, record_id: str) -> CardSecret:
-    """Decrypt a sealed value of this record, or raise DecryptionFailed."""
-    version, wrapped, payload = _parse(value)
-    dek = _unwrap(version, wrapped, merchant_id, record_id)
-    try:
-        plaintext = AESGCM(dek).decrypt(
-            payload[:NONCE_BYTES], payload[NONCE_BYTES:], _aad(merchant_id, record_id, "card")
-        )
-    except (InvalidTag, ValueError):
-        raise DecryptionFailed("the card data could not be decrypted") from None
+    """Decrypt a sealed value of this record, or raise DecryptionFailed (KeyProviderUnavailable when
+    the key provider cannot be asked for the merchant key now)."""
+    scheme, version, wrapped, payload = _parse(value)
+    dek = _unwrap(scheme, version, wrapped, merchant_id, record_id)
+    plaintext = _gcm_open(dek, payload, _card_aad(scheme, merchant_id, record_id), "card data")
     return CardSecret.from_bytes(plaintext)
 
 
-@sensitive_variables("dek")
+@sensitive_variables("dek", "secret")
 def rewrap(value: str, *, merchant_id: str, record_id: str) -> Sealed:
-    """Re-wrap the record's data key under the active KEK; the card ciphertext is kept as it is."""
-    version, wrapped, payload = _parse(value)
-    dek = _unwrap(version, wrapped, merchant_id, record_id)
+    """Bring a sealed value under the merchant's active key. A v2 value keeps its card ciphertext and
+    only has its data key re-wrapped; a v1 value is sealed afresh as v2 (its associated data differs)."""
+    scheme, version, wrapped, payload = _parse(value)
+    dek = _unwrap(scheme, version, wrapped, merchant_id, record_id)
+    if scheme == LEGACY_SCHEME:
+        secret = CardSecret.from_bytes(_gcm_open(dek, payload, _card_aad(scheme, merchant_id, record_id), "card data"))
+        return seal(secret, merchant_id=merchant_id, record_id=record_id)
     new_version, new_wrapped = _wrap(dek, merchant_id, record_id)
-    return Sealed(value=f"{SCHEME}.{new_version}.{_b64(new_wrapped)}.{_b64(payload)}", kek_version=new_version)
+    return Sealed(value=f"{SCHEME}.{new_version}.{_b64(new_wrapped)}.{_b64(payload)}", merchant_key_version=new_version)
 
 
 @sensitive_variables("card")

@@ -25,6 +25,16 @@ FORGET_AFTER = timedelta(days=1)
 logger = logging.getLogger("vault.instances")
 
 
+def active_root_key() -> str:
+    """`provider:version` of the root key that wraps this process's new merchant keys. Read from
+    settings, never by asking the provider: a heartbeat must not depend on an HSM or KMS answering."""
+    if settings.VAULT_KEY_PROVIDER == "local":
+        return f"local:{settings.VAULT_ACTIVE_KEK}"
+    if settings.VAULT_KEY_PROVIDER == "pkcs11":
+        return f"pkcs11:{settings.VAULT_PKCS11_KEY_LABEL}"
+    return f"aws-kms:{settings.VAULT_KMS_KEY_ID}"
+
+
 def instance_heartbeat(*, instance_id: str, started_at) -> None:
     """Write this process's row: its key versions now (a restart may have changed them)."""
     VaultInstance.objects.update_or_create(
@@ -38,6 +48,7 @@ def instance_heartbeat(*, instance_id: str, started_at) -> None:
             "active_kek": settings.VAULT_ACTIVE_KEK,
             "fingerprint_versions": sorted(settings.VAULT_FINGERPRINT_KEYS, key=int),
             "newest_fingerprint_key": crypto.current_fingerprint_version(),
+            "root_key": active_root_key(),
         },
     )
 
@@ -53,12 +64,15 @@ def live_instances() -> list[VaultInstance]:
 def instances_behind() -> list[tuple[VaultInstance, str]]:
     """Live instances whose keyring would undo a rotation to this process's keys, with why."""
     newest_fingerprint = crypto.current_fingerprint_version()
+    root_key = active_root_key()
     behind = []
     for instance in live_instances():
-        if settings.VAULT_ACTIVE_KEK not in instance.kek_versions:
+        if settings.VAULT_ACTIVE_KEK and settings.VAULT_ACTIVE_KEK not in instance.kek_versions:
             behind.append((instance, f"lacks KEK version {settings.VAULT_ACTIVE_KEK}"))
-        elif instance.active_kek != settings.VAULT_ACTIVE_KEK:
+        elif settings.VAULT_ACTIVE_KEK and instance.active_kek != settings.VAULT_ACTIVE_KEK:
             behind.append((instance, f"still encrypts under KEK version {instance.active_kek}"))
+        elif instance.root_key and instance.root_key != root_key:
+            behind.append((instance, f"wraps new merchant keys under root key {instance.root_key}"))
         elif instance.newest_fingerprint_key != newest_fingerprint:
             behind.append((instance, f"still fingerprints with key version {instance.newest_fingerprint_key}"))
     return behind

@@ -1,33 +1,28 @@
-"""The keyring: versioned key-encryption keys and fingerprint keys, validated at start-up by settings.
+"""Key material the vault holds itself, and the errors every key layer shares.
 
-A provider answers: which KEK encrypts now, the KEK of a given version, and the fingerprint
-keys (the newest makes new fingerprints; older ones still recognise cards until rotation
-recomputes them). The local provider reads them from the environment (VAULT_KEYRING,
-VAULT_FINGERPRINT_KEYS); an external KMS would implement the same methods.
+- Legacy KEKs (VAULT_KEYRING): before merchant keys existed, each card's data key was wrapped
+  directly under one of them (values of scheme `v1`). They still open those values until
+  `rotate_keys` moves them under merchant keys; with the `local` key provider they are also the root
+  keys that wrap merchant keys (see tokens/custody/).
+- Fingerprint keys (VAULT_FINGERPRINT_KEYS): the newest makes new fingerprints; older ones still
+  recognise cards until rotation recomputes them.
 """
 
 from dataclasses import dataclass
-from typing import Protocol
 
 from django.conf import settings
 
 
 class UnknownKeyVersion(LookupError):
-    """A ciphertext names a KEK version the keyring no longer holds."""
+    """A ciphertext names a key version this instance does not hold."""
 
 
 class KeyProviderUnavailable(RuntimeError):
-    """The key provider cannot answer now (an external KMS down, say): the request may be retried."""
+    """The key provider cannot answer now (an HSM or KMS unreachable, say): the request may be retried."""
 
 
-class KeyProvider(Protocol):
-    def active_kek(self) -> tuple[str, bytes]: ...
-
-    def kek(self, version: str) -> bytes: ...
-
-    def fingerprint_key(self, version: str | None = None) -> tuple[str, bytes]: ...
-
-    def fingerprint_versions(self) -> list[str]: ...
+class DecryptionFailed(Exception):
+    """A sealed value could not be opened: tampered, moved to another record, or its key is gone."""
 
 
 @dataclass(frozen=True, repr=False)
@@ -40,7 +35,10 @@ class LocalKeyring:
         return f"LocalKeyring(kek_versions={sorted(self.keks)}, active={self.active_version!r})"
 
     def active_kek(self) -> tuple[str, bytes]:
-        return self.active_version, self.keks[self.active_version]
+        try:
+            return self.active_version, self.keks[self.active_version]
+        except KeyError:
+            raise UnknownKeyVersion(self.active_version) from None
 
     def kek(self, version: str) -> bytes:
         try:
@@ -60,8 +58,8 @@ class LocalKeyring:
         return sorted(self.fingerprint_keys, key=int)
 
 
-def key_provider() -> KeyProvider:
-    """The configured provider, built from settings on each call so overrides in tests apply."""
+def key_provider() -> LocalKeyring:
+    """The keyring from settings, built on each call so overrides in tests apply."""
     return LocalKeyring(
         keks=settings.VAULT_KEYRING,
         active_version=settings.VAULT_ACTIVE_KEK,

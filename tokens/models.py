@@ -1,5 +1,6 @@
 """Payment methods. The card number exists here only sealed (see tokens/crypto.py)."""
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -13,7 +14,7 @@ class PaymentMethod(models.Model):
     class Status(models.TextChoices):
         ACTIVE = "active"
         INACTIVE = "inactive"
-        REDACTED = "redacted"
+        REDACTED = "redacted", "Deleted"  # the API says "redacted"; people say deleted
 
     class StorageType(models.TextChoices):
         PERSISTENT = "persistent"
@@ -45,8 +46,11 @@ class PaymentMethod(models.Model):
 
     # The card number, sealed; emptied when the payment method is deleted.
     sealed_card = models.TextField(blank=True)
-    # Also inside sealed_card; a column of its own so rotation can find records by KEK version.
+    # Also inside sealed_card, in columns of their own so that rotation finds records by key: the
+    # merchant key version that wraps the data key, or, for a value sealed before merchant keys
+    # existed (scheme v1), the legacy KEK version that does.
     kek_version = models.CharField(max_length=8, blank=True, db_index=True)
+    merchant_key_version = models.PositiveIntegerField(null=True, blank=True)
     # Keyed HMAC of the number, per merchant; cleared on delete so the card can be vaulted again.
     card_fingerprint = models.CharField(max_length=80, null=True, blank=True)
 
@@ -88,7 +92,10 @@ class PaymentMethod(models.Model):
                 name="payment_method_card_unique_per_customer",
             ),
         ]
-        indexes = [models.Index(fields=["customer", "status", "-id"], name="pm_customer_list")]
+        indexes = [
+            models.Index(fields=["customer", "status", "-id"], name="pm_customer_list"),
+            models.Index(fields=["merchant", "merchant_key_version"], name="pm_merchant_key"),
+        ]
 
     def __str__(self) -> str:
         return self.id
@@ -130,6 +137,80 @@ class VaultInstance(models.Model):
     active_kek = models.CharField(max_length=8)
     fingerprint_versions = models.JSONField(default=list)
     newest_fingerprint_key = models.CharField(max_length=8)
+    # `<provider>:<root version>` that wraps the merchant keys it creates.
+    root_key = models.CharField(max_length=300, blank=True)
 
     def __str__(self) -> str:
         return f"{self.host} pid {self.pid}"
+
+
+class MerchantKey(models.Model):
+    """A merchant's key-encryption key, stored only wrapped by the root key of a key provider.
+
+    Versions count up per merchant; the one ACTIVE version wraps new cards' data keys. A RETIRED
+    version still opens the cards not yet re-wrapped by `rotate_keys`. A DESTROYED version (crypto-
+    shredding) has no wrapped key any more: nothing it wrapped can be opened again.
+    """
+
+    class State(models.TextChoices):
+        ACTIVE = "active"
+        RETIRED = "retired"
+        DESTROYED = "destroyed"
+
+    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="merchant_keys")
+    version = models.PositiveIntegerField()
+    state = models.CharField(max_length=16, choices=State.choices, default=State.ACTIVE)
+    # base64 of what the provider answered; emptied when the key is destroyed.
+    wrapped_key = models.TextField(blank=True)
+    root_provider = models.CharField(max_length=16)
+    # The root key version that wrapped it: a keyring version, an HSM key label or a KMS key ARN.
+    root_version = models.CharField(max_length=255)
+    created_at = models.DateTimeField(default=timezone.now)
+    rewrapped_at = models.DateTimeField(null=True, blank=True)
+    retired_at = models.DateTimeField(null=True, blank=True)
+    destroyed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = MerchantScopedQuerySet.as_manager()
+    unscoped = MerchantScopedQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["merchant", "version"], name="merchant_key_version_unique"),
+            models.UniqueConstraint(fields=["merchant"], condition=Q(state="active"), name="merchant_key_one_active"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.merchant_id} key {self.version} ({self.state})"
+
+
+class MerchantShredRequest(models.Model):
+    """A superuser's request to crypto-shred a merchant, carried out only once a second superuser
+    approves it (dual control, as PCI DSS 3.6.1.2 asks of key destruction)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        EXECUTED = "executed"
+        CANCELLED = "cancelled"
+
+    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="shred_requests")
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    requested_at = models.DateTimeField(default=timezone.now)
+    reason = models.TextField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    objects = MerchantScopedQuerySet.as_manager()
+    unscoped = MerchantScopedQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["merchant"], condition=Q(status="pending"), name="merchant_shred_one_pending"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"shred {self.merchant_id} ({self.status})"

@@ -1,5 +1,9 @@
-"""Key rotation, in batches while reads and writes go on: re-wrap data keys under the active KEK, and
-recompute fingerprints made with an older fingerprint key.
+"""Key rotation, in batches while reads and writes go on, at each level of the hierarchy:
+
+- root: re-wrap merchant keys not under the active root key (one row per merchant: seconds);
+- merchant: re-wrap the data keys of cards under a retired merchant key, and move values sealed
+  before merchant keys existed (v1, under a legacy KEK) under their merchant's key;
+- fingerprints: recompute those made with an older fingerprint key.
 
 A recomputed fingerprint may meet a live payment method of the same customer that already carries
 it: the same card vaulted twice while the older fingerprint key was missing, so the duplicate went
@@ -12,34 +16,57 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Q, Value
+from django.db.models import Exists, OuterRef, Q, Value
 from django.db.models.functions import Left, StrIndex
 
 from audit.actions import AuditAction
 from audit.actors import Actor
 from audit.services import audit_record
 from customers.models import Customer
-from tokens import crypto
-from tokens.models import PaymentMethod
+from tokens import crypto, merchant_keys
+from tokens.custody import root_provider
+from tokens.models import MerchantKey, PaymentMethod
 from tokens.services import redact_payment_method
 
 
-def _stale():
-    """Records whose data key or fingerprint is not under the newest key."""
-    old_kek = ~Q(kek_version="") & ~Q(kek_version=settings.VAULT_ACTIVE_KEK)
+def _stale(merchant_id: str | None = None):
+    """Records whose data key or fingerprint is not under the newest key: sealed before merchant keys
+    (a legacy KEK), under a retired merchant key, or fingerprinted with an older fingerprint key."""
+    legacy = ~Q(kek_version="")
+    retired = Exists(
+        MerchantKey.unscoped.filter(
+            merchant_id=OuterRef("merchant_id"),
+            version=OuterRef("merchant_key_version"),
+            state=MerchantKey.State.RETIRED,
+        )
+    )
     old_fingerprint = Q(card_fingerprint__isnull=False) & ~Q(
         card_fingerprint__startswith=f"{crypto.current_fingerprint_version()}$"
     )
-    return PaymentMethod.unscoped.filter(old_kek | old_fingerprint)
+    records = PaymentMethod.unscoped.filter(legacy | Q(retired) | old_fingerprint)
+    return records.filter(merchant_id=merchant_id) if merchant_id else records
 
 
-def records_to_rewrap() -> int:
-    return _stale().count()
+def records_to_rewrap(merchant_id: str | None = None) -> int:
+    return _stale(merchant_id).count()
 
 
 def kek_versions_in_use() -> Counter:
-    """How many stored records each KEK version wraps."""
+    """How many stored records each legacy KEK version still wraps (values sealed before merchant keys)."""
     return Counter(PaymentMethod.unscoped.exclude(kek_version="").values_list("kek_version", flat=True))
+
+
+def merchant_keys_by_root() -> Counter:
+    """How many live merchant keys each root key (`provider:version`) wraps."""
+    rows = MerchantKey.unscoped.exclude(state=MerchantKey.State.DESTROYED).values_list("root_provider", "root_version")
+    return Counter(f"{provider}:{version}" for provider, version in rows)
+
+
+def cards_under_retired_merchant_keys() -> int:
+    retired = MerchantKey.unscoped.filter(
+        merchant_id=OuterRef("merchant_id"), version=OuterRef("merchant_key_version"), state=MerchantKey.State.RETIRED
+    )
+    return PaymentMethod.unscoped.filter(Exists(retired)).count()
 
 
 def fingerprint_versions_in_use() -> Counter:
@@ -58,9 +85,10 @@ def _refresh(payment_method: PaymentMethod) -> tuple[bool, bool]:
         secret = crypto.open_sealed(payment_method.sealed_card, merchant_id=merchant_id, record_id=record_id)
         payment_method.card_fingerprint = crypto.fingerprint(secret, merchant_id=merchant_id)
         refingerprinted = True
-    if payment_method.kek_version != settings.VAULT_ACTIVE_KEK:
+    if payment_method.kek_version or payment_method.merchant_key_version != merchant_keys.active_key(merchant_id)[0]:
         sealed = crypto.rewrap(payment_method.sealed_card, merchant_id=merchant_id, record_id=record_id)
-        payment_method.sealed_card, payment_method.kek_version = sealed.value, sealed.kek_version
+        for column, value in sealed.columns().items():
+            setattr(payment_method, column, value)
         rewrapped = True
     return refingerprinted, rewrapped
 
@@ -70,8 +98,9 @@ class RotationProgress:
     """Where a run has got to: records are visited in id order, so each batch starts after the last."""
 
     after: str = ""
+    merchant_id: str | None = None  # only this merchant's records
     unreadable: set[str] = field(default_factory=set)
-    rewrapped: int = 0  # data keys moved under the active KEK
+    rewrapped: int = 0  # data keys moved under the merchant's active key
     refingerprinted: int = 0  # fingerprints recomputed with the newest fingerprint key
     duplicates: list[str] = field(default_factory=list)  # newer payment methods deleted as duplicates
 
@@ -91,11 +120,15 @@ def rewrap_batch(*, actor: Actor, batch_size: int, progress: RotationProgress | 
             return done
 
 
-_UPDATE = "UPDATE {table} SET sealed_card = %s, kek_version = %s, card_fingerprint = %s WHERE id = %s"
+_UPDATE = (
+    "UPDATE {table} SET sealed_card = %s, kek_version = %s, merchant_key_version = %s, card_fingerprint = %s "
+    "WHERE id = %s"
+)
 _DUPLICATE_STATUSES = (PaymentMethod.Status.ACTIVE, PaymentMethod.Status.INACTIVE)
 # What a batch reads: the sealed value and keys, and what a duplicate's deletion needs.
 _BATCH_FIELDS = (
-    "id", "merchant_id", "customer_id", "storage_type", "status", "sealed_card", "kek_version", "card_fingerprint",
+    "id", "merchant_id", "customer_id", "storage_type", "status", "sealed_card", "kek_version",
+    "merchant_key_version", "card_fingerprint",
     "network_token_ref", "network_token_status", "network_token_delete_pending",
 )  # fmt: skip
 
@@ -161,7 +194,11 @@ def _delete_duplicate(*, actor: Actor, newer: PaymentMethod, kept: PaymentMethod
 def _rewrap_once(*, actor: Actor, batch_size: int, progress: RotationProgress) -> tuple[int, set[str]]:
     with transaction.atomic():
         batch = list(
-            _stale().filter(id__gt=progress.after).select_for_update().order_by("id").only(*_BATCH_FIELDS)[:batch_size]
+            _stale(progress.merchant_id)
+            .filter(id__gt=progress.after)
+            .select_for_update()
+            .order_by("id")
+            .only(*_BATCH_FIELDS)[:batch_size]
         )
         if not batch:
             return 0, set()
@@ -190,23 +227,91 @@ def _rewrap_once(*, actor: Actor, batch_size: int, progress: RotationProgress) -
         with connection.cursor() as cursor:
             cursor.executemany(
                 _UPDATE.format(table=connection.ops.quote_name(PaymentMethod._meta.db_table)),
-                [(pm.sealed_card, pm.kek_version, pm.card_fingerprint, pm.id) for pm in batch],
+                [(pm.sealed_card, pm.kek_version, pm.merchant_key_version, pm.card_fingerprint, pm.id) for pm in batch],
             )
         audit_record(
             actor=actor,
             action=AuditAction.KEYS_REWRAP,
-            object_type="kek",
-            object_id=settings.VAULT_ACTIVE_KEK,
+            object_type="payment_methods",
+            object_id=progress.merchant_id or "",
+            merchant_id=progress.merchant_id or "",
             details={"count": len(batch), "fingerprint_key": crypto.current_fingerprint_version()},
         )
     return len(batch), failed
 
 
 def kek_versions_missing() -> list[str]:
-    """KEK versions that stored cards are sealed under but this instance's keyring lacks: those cards
-    cannot be decrypted here. One DISTINCT over the indexed kek_version column."""
-    stored = PaymentMethod.unscoped.exclude(kek_version="").values_list("kek_version", flat=True).distinct()
-    return sorted(set(stored) - set(settings.VAULT_KEYRING))
+    """VAULT_KEYRING versions that stored data needs but this instance lacks: legacy KEKs of cards
+    sealed before merchant keys, and local root keys of live merchant keys. Those cards cannot be
+    decrypted here. Two DISTINCTs, over an indexed column and the one-row-per-merchant key table."""
+    legacy = PaymentMethod.unscoped.exclude(kek_version="").values_list("kek_version", flat=True).distinct()
+    roots = (
+        MerchantKey.unscoped.filter(root_provider="local")
+        .exclude(state=MerchantKey.State.DESTROYED)
+        .values_list("root_version", flat=True)
+        .distinct()
+    )
+    return sorted((set(legacy) | set(roots)) - set(settings.VAULT_KEYRING))
+
+
+@dataclass
+class RootRotation:
+    rewrapped: int = 0
+    unreadable: list[str] = field(default_factory=list)  # merchant keys that did not open, as `merchant/version`
+
+
+def rewrap_merchant_keys(*, actor: Actor, batch_size: int = 200) -> RootRotation:
+    """Re-wrap every merchant key not under the active root key; the cards are not touched.
+
+    Each batch is one transaction with its audit row; a key that does not open (its root version
+    missing from the provider) is reported and passed over."""
+    result = RootRotation()
+    provider = root_provider()
+    target = f"{provider.name}:{provider.active_version()}"
+    after = 0
+    while True:
+        with transaction.atomic():
+            batch = list(merchant_keys.keys_under_old_root().filter(pk__gt=after).select_for_update()[:batch_size])
+            if not batch:
+                return result
+            after = batch[-1].pk
+            done = 0
+            for row in batch:
+                try:
+                    merchant_keys.rewrap_under_active_root(row)
+                except crypto.DecryptionFailed:
+                    result.unreadable.append(f"{row.merchant_id}/{row.version}")
+                    continue
+                done += 1
+            if done:
+                audit_record(
+                    actor=actor,
+                    action=AuditAction.KEYS_ROOT_REWRAP,
+                    object_type="root_key",
+                    # A KMS key ARN is longer than the object id column holds; the details keep it whole.
+                    object_id=provider.name,
+                    details={"count": done, "root_key": target},
+                )
+            result.rewrapped += done
+
+
+def rotate_merchant_key(*, actor: Actor, merchant_id: str) -> int:
+    """Make a new key the merchant's active one (its cards are re-wrapped by `rewrap_batch`); answer
+    the new version."""
+    with transaction.atomic():
+        new, retired = merchant_keys.rotate_merchant_key(merchant_id)
+        audit_record(
+            actor=actor,
+            action=AuditAction.KEYS_MERCHANT_ROTATE,
+            object_type="merchant_key",
+            object_id=str(new.version),
+            merchant_id=merchant_id,
+            details={
+                "retired": retired.version if retired else None,
+                "root_key": f"{new.root_provider}:{new.root_version}",
+            },
+        )
+    return new.version
 
 
 def fingerprint_versions_missing() -> list[str]:

@@ -1,13 +1,13 @@
 """Read payment methods, always within one merchant. Expired volatile ones no longer exist."""
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from core import errors
 from core.ids import is_global_id
 from customers.models import Customer
 from merchants.models import Merchant
-from tokens.models import PaymentMethod
+from tokens.models import MerchantKey, PaymentMethod
 
 
 def _live() -> Q:
@@ -68,3 +68,24 @@ def payment_method_by_token_ref(*, token_ref: str, for_update: bool = False) -> 
 def payment_methods_count(*, merchant: Merchant) -> int:
     """How many active, unexpired payment methods the merchant holds: one COUNT query."""
     return PaymentMethod.objects.for_merchant(merchant).filter(_live(), status=PaymentMethod.Status.ACTIVE).count()
+
+
+def payment_method_owned_by_another(*, merchant: Merchant, payment_method_id: str) -> bool:
+    """Whether *payment_method_id* is another merchant's: a 404 that is a cross-merchant attempt (audited)."""
+    return (
+        is_global_id(payment_method_id)
+        and PaymentMethod.unscoped.filter(id=payment_method_id).exclude(merchant=merchant).exists()
+    )
+
+
+def stored_records_by_key_version() -> dict[str, int]:
+    """Payment methods by the key that wraps their data key: a legacy keyring version, or "merchant_key"
+    for the hierarchy. One GROUP BY over an indexed column, for the metrics scrape."""
+    counts = PaymentMethod.unscoped.values("kek_version").annotate(total=Count("id"))
+    return {row["kek_version"] or "merchant_key": row["total"] for row in counts}
+
+
+def merchant_keys_by_root() -> list[tuple[str, str, str, int]]:
+    """Merchant keys by (root provider, root key version, state), with how many: a row per version."""
+    rows = MerchantKey.unscoped.values("root_provider", "root_version", "state").annotate(total=Count("id"))
+    return [(row["root_provider"], row["root_version"], row["state"], row["total"]) for row in rows]

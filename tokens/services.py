@@ -103,8 +103,7 @@ def payment_method_create(*, actor: Actor, merchant: Merchant, profile: Profile,
                 card_issuer=card.get("card_issuer"),
                 card_type=card.get("card_type"),
                 issuer_country=card.get("card_issuing_country"),
-                sealed_card=sealed.value,
-                kek_version=sealed.kek_version,
+                **sealed.columns(),
                 card_fingerprint=fingerprint,
                 billing=data.get("billing"),
                 metadata=data.get("metadata"),
@@ -150,7 +149,7 @@ def _revault(
             sealed = crypto.seal(
                 token.sealable_with(secret), merchant_id=payment_method.merchant_id, record_id=payment_method.id
             )
-            fields = {"sealed_card": sealed.value, "kek_version": sealed.kek_version, **network_token_fields(token)}
+            fields = {**sealed.columns(), **network_token_fields(token)}
             for field, value in fields.items():
                 setattr(payment_method, field, value)
             changed += list(fields)
@@ -234,13 +233,15 @@ def redact_payment_method(payment_method: PaymentMethod) -> None:
     payment_method.status = PaymentMethod.Status.REDACTED
     payment_method.sealed_card = ""
     payment_method.kek_version = ""
+    payment_method.merchant_key_version = None
     payment_method.card_fingerprint = None
     payment_method.network_token_delete_pending = bool(
         payment_method.network_token_ref and payment_method.network_token_status != TOKEN_DELETED
     )
     payment_method.save(
         update_fields=[
-            "status", "sealed_card", "kek_version", "card_fingerprint", "network_token_delete_pending", "updated_at"
+            "status", "sealed_card", "kek_version", "merchant_key_version", "card_fingerprint",
+            "network_token_delete_pending", "updated_at",
         ]
     )  # fmt: skip
 

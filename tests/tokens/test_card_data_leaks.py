@@ -1,15 +1,21 @@
-"""No card number at rest in clear, in logs or in the audit trail (SECURITY.md requirements 2 and 5)."""
+"""No card number at rest in clear, in logs or in the audit trail (SECURITY.md requirements 2 and 5),
+nor any key that could open one: each test runs once per key provider (the keyring, SoftHSM2, moto's
+KMS server)."""
 
+import base64
 import json
 import logging
 import re
 
+import pytest
 from django.apps import apps
 from django.db import connection
 
 from core.card_numbers import may_hold_card_number
 from tests.helpers.customers import create_customer
 from tests.helpers.payment_methods import card_body, card_number
+
+pytestmark = pytest.mark.usefixtures("key_provider")
 
 # Long hex runs are ids, fingerprints and request ids; random hex may hold a digit run by chance.
 _HEX_TOKEN = re.compile(r"[0-9a-f]{32,}")
@@ -57,4 +63,23 @@ def test_the_database_holds_ciphertext_only(api):
     with connection.cursor() as cursor:
         cursor.execute("SELECT sealed_card FROM tokens_paymentmethod")
         (sealed,) = cursor.fetchone()
-    assert sealed.startswith("v1.1.") and card_number(7) not in sealed
+    assert sealed.startswith("v2.1.") and card_number(7) not in sealed
+
+
+def test_no_merchant_key_or_data_key_is_stored_or_logged_in_clear(api, tenant, other_tenant, caplog, settings):
+    from tests.helpers.api import VaultClient
+    from tokens import merchant_keys
+    from tokens.models import MerchantKey
+
+    caplog.set_level(logging.DEBUG)
+    other_api = VaultClient(other_tenant.key, other_tenant.profile.id)
+    for client in (api, other_api):
+        response = client.post("/payment_methods", card_body(create_customer(client)["id"], card_number(1)))
+        assert response.status_code == 200
+    keys = [merchant_keys.merchant_key(row.merchant_id, row.version) for row in MerchantKey.objects.all()]
+    assert len(keys) == 2 and keys[0] != keys[1]  # a key of its own per merchant
+    dump = database_dump()
+    root_keys = list(settings.VAULT_KEYRING.values()) if settings.VAULT_KEY_PROVIDER == "local" else []
+    for key in keys + root_keys:
+        for spelling in (key.hex(), base64.b64encode(key).decode(), base64.urlsafe_b64encode(key).decode()):
+            assert spelling not in dump and spelling not in caplog.text

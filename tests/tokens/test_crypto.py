@@ -1,6 +1,8 @@
 """Envelope encryption (tokens/crypto.py): sealing, binding to a record, tamper evidence, rewrap, fingerprints.
 
-Keys come from the pytest-django `settings` fixture, so each test picks its own keyring.
+Every test runs once per key provider, each the real one (the local keyring, a SoftHSM2 token, moto's
+KMS server): the root key wraps the merchant keys that wrap the cards' data keys. Legacy KEKs and
+fingerprint keys come from the pytest-django `settings` fixture.
 """
 
 import base64
@@ -14,7 +16,9 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from core.ids import is_global_id
-from tokens import cards, crypto
+from merchants.models import Merchant
+from tests.helpers.legacy_values import legacy_seal
+from tokens import cards, crypto, merchant_keys
 from tokens.crypto import CardSecret, DecryptionFailed
 
 PROPERTY = hypothesis_settings(
@@ -42,9 +46,18 @@ def use_keyring(settings, keks: dict[str, bytes], active: str, fingerprint_keys:
 
 
 @pytest.fixture(autouse=True)
-def keyring(settings):
+def keyring(settings, key_provider, db):
     use_keyring(settings, {"1": KEK_1}, "1", {"1": FINGERPRINT_1})
+    for merchant_id in (MERCHANT, OTHER_MERCHANT):
+        Merchant.objects.create(id=merchant_id, name=merchant_id)
     return settings
+
+
+def new_merchant_key() -> int:
+    """Make a new key MERCHANT's active one (the old one retired, still opening); answer its version."""
+    merchant_key, _ = merchant_keys.rotate_merchant_key(MERCHANT)
+    merchant_keys.cache.forget()
+    return merchant_key.version
 
 
 def luhn_number(partial: str) -> str:
@@ -98,10 +111,10 @@ def test_seal_then_open_gives_the_card_back(secret, merchant_id, record_id):
 @given(secrets)
 def test_the_sealed_value_names_scheme_and_version_and_hides_the_card(secret):
     sealed = seal(secret)
-    assert sealed.kek_version == "1"
-    assert sealed.value.startswith("v1.1.")
+    assert sealed.merchant_key_version == 1
+    assert sealed.value.startswith("v2.1.")
     scheme, version, wrapped, payload = parts(sealed.value)
-    assert (scheme, version) == ("v1", "1")
+    assert (scheme, version) == ("v2", "1")
     decoded = base64.b64decode(wrapped) + base64.b64decode(payload)
     for clear in filter(None, (secret.number, secret.token_number)):
         assert clear not in sealed.value
@@ -111,11 +124,13 @@ def test_the_sealed_value_names_scheme_and_version_and_hides_the_card(secret):
     assert secret.to_bytes() not in decoded
 
 
-def test_the_sealed_value_records_the_active_version(settings):
-    use_keyring(settings, {"1": KEK_1, "2": KEK_2, "3": KEK_3}, "2")
+def test_the_sealed_value_records_the_active_merchant_key_version():
+    first = seal(VISA)
+    assert new_merchant_key() == 2
     sealed = seal(VISA)
-    assert sealed.kek_version == "2" and sealed.value.startswith("v1.2.")
-    assert open_(sealed.value) == VISA
+    assert sealed.merchant_key_version == 2 and sealed.value.startswith("v2.2.")
+    assert open_(sealed.value) == open_(first.value) == VISA
+    assert seal(VISA, merchant_id=OTHER_MERCHANT).value.startswith("v2.1.")
 
 
 def test_two_seals_of_one_card_differ_in_data_key_and_nonce():
@@ -157,8 +172,8 @@ def test_a_data_key_and_a_ciphertext_from_two_seals_do_not_match():
 
 @pytest.fixture
 def two_keks(settings):
-    # With a second KEK configured, relabelling the version points at a key that exists.
-    use_keyring(settings, {"1": KEK_1, "2": KEK_2}, "1")
+    # With a second merchant key, relabelling the version points at a key that exists.
+    new_merchant_key()
 
 
 NO_PADDING_CARD = CardSecret(luhn_number("4" * 17))
@@ -283,8 +298,9 @@ def _valid_parts() -> list[str]:
 @pytest.mark.parametrize(
     "build",
     [
-        pytest.param(lambda p: ".".join(["v2", *p[1:]]), id="scheme-v2"),
-        pytest.param(lambda p: ".".join(["V1", *p[1:]]), id="scheme-upper"),
+        pytest.param(lambda p: ".".join(["v3", *p[1:]]), id="scheme-v3"),
+        pytest.param(lambda p: ".".join(["v1", *p[1:]]), id="scheme-v1-for-a-v2-value"),
+        pytest.param(lambda p: ".".join(["V2", *p[1:]]), id="scheme-upper"),
         pytest.param(lambda p: ".".join(["", *p[1:]]), id="scheme-empty"),
         pytest.param(lambda p: ".".join(p[1:]), id="scheme-missing"),
         pytest.param(lambda p: ".".join([*p, "x"]), id="extra-part"),
@@ -318,29 +334,67 @@ def test_arbitrary_text_fails_with_decryption_failed(text):
 
 
 @PROPERTY
-@given(st.sampled_from(["1", "2"]), st.binary(max_size=80), st.binary(max_size=120))
-def test_well_formed_random_bytes_fail_with_decryption_failed(two_keks, version, wrapped, payload):
-    value = f"v1.{version}.{base64.b64encode(wrapped).decode()}.{base64.b64encode(payload).decode()}"
+@given(st.sampled_from(["v1", "v2"]), st.sampled_from(["1", "2"]), st.binary(max_size=80), st.binary(max_size=120))
+def test_well_formed_random_bytes_fail_with_decryption_failed(two_keks, scheme, version, wrapped, payload):
+    value = f"{scheme}.{version}.{base64.b64encode(wrapped).decode()}.{base64.b64encode(payload).decode()}"
     with pytest.raises(DecryptionFailed):
         open_(value)
     with pytest.raises(DecryptionFailed):
         crypto.rewrap(value, merchant_id=MERCHANT, record_id=RECORD)
 
 
-def test_a_kek_version_missing_from_the_keyring_fails(settings):
+def test_a_merchant_key_version_that_does_not_exist_fails():
+    value = parts(seal(VISA).value)
+    with pytest.raises(DecryptionFailed):
+        open_(".".join([value[0], "7", *value[2:]]))
+
+
+# --- values sealed before merchant keys (scheme v1) ---------------------------------------------------
+
+
+def legacy(secret: CardSecret = VISA, version: str = "1", kek: bytes = KEK_1, record_id: str = RECORD) -> str:
+    return legacy_seal(secret, kek_version=version, kek=kek, merchant_id=MERCHANT, record_id=record_id)
+
+
+@PROPERTY
+@given(secrets, ids)
+def test_a_value_in_the_earlier_format_still_opens(secret, record_id):
+    value = legacy(secret, record_id=record_id)
+    assert open_(value, record_id=record_id) == secret
+    with pytest.raises(DecryptionFailed):
+        open_(value, record_id=RECORD if record_id != RECORD else RECORD[:-1] + "d")
+    with pytest.raises(DecryptionFailed):
+        open_(value, merchant_id=OTHER_MERCHANT, record_id=record_id)
+
+
+def test_a_legacy_kek_version_missing_from_the_keyring_fails(settings):
     use_keyring(settings, {"1": KEK_1, "2": KEK_2}, "2")
-    sealed = seal(VISA)
+    value = legacy(version="2", kek=KEK_2)
     use_keyring(settings, {"1": KEK_1}, "1")
     with pytest.raises(DecryptionFailed):
-        open_(sealed.value)
+        open_(value)
     with pytest.raises(DecryptionFailed):
-        crypto.rewrap(sealed.value, merchant_id=MERCHANT, record_id=RECORD)
+        crypto.rewrap(value, merchant_id=MERCHANT, record_id=RECORD)
     # The same version number bound to other key material fails too.
     use_keyring(settings, {"1": KEK_1, "2": KEK_3}, "2")
     with pytest.raises(DecryptionFailed):
-        open_(sealed.value)
+        open_(value)
     use_keyring(settings, {"1": KEK_1, "2": KEK_2}, "1")
-    assert open_(sealed.value) == VISA
+    assert open_(value) == VISA
+
+
+@PROPERTY
+@given(secrets)
+def test_rewrap_moves_a_legacy_value_under_the_merchant_key(settings, secret):
+    use_keyring(settings, {"1": KEK_1}, "1")
+    old = legacy(secret)
+    new = crypto.rewrap(old, merchant_id=MERCHANT, record_id=RECORD)
+    assert parts(new.value)[:2] == ["v2", str(new.merchant_key_version)]
+    assert new.columns()["kek_version"] == ""
+    assert open_(new.value) == open_(old) == secret
+    # The moved value no longer needs the legacy KEK.
+    use_keyring(settings, {"9": KEK_3}, "9")
+    assert open_(new.value) == secret
 
 
 # --- rewrap -----------------------------------------------------------------------------------------
@@ -348,26 +402,20 @@ def test_a_kek_version_missing_from_the_keyring_fails(settings):
 
 @PROPERTY
 @given(secrets)
-def test_rewrap_moves_the_data_key_to_the_active_kek_and_keeps_the_ciphertext(settings, secret):
-    use_keyring(settings, {"1": KEK_1}, "1")
+def test_rewrap_moves_the_data_key_to_the_active_merchant_key_and_keeps_the_ciphertext(secret):
     old = seal(secret)
-    use_keyring(settings, {"1": KEK_1, "2": KEK_2}, "2")
+    new_version = new_merchant_key()
     new = crypto.rewrap(old.value, merchant_id=MERCHANT, record_id=RECORD)
-    assert (new.kek_version, parts(new.value)[:2]) == ("2", ["v1", "2"])
+    assert (new.merchant_key_version, parts(new.value)[:2]) == (new_version, ["v2", str(new_version)])
     assert parts(new.value)[3] == parts(old.value)[3]
     assert parts(new.value)[2] != parts(old.value)[2]
     assert open_(new.value) == open_(old.value) == secret
-    # The rewrapped value no longer needs KEK 1; the old one cannot open without it.
-    use_keyring(settings, {"2": KEK_2}, "2")
-    assert open_(new.value) == secret
-    with pytest.raises(DecryptionFailed):
-        open_(old.value)
 
 
-def test_rewrap_under_the_same_version_still_opens(settings):
+def test_rewrap_under_the_same_version_still_opens():
     old = seal(VISA)
     new = crypto.rewrap(old.value, merchant_id=MERCHANT, record_id=RECORD)
-    assert new.kek_version == "1" and parts(new.value)[3] == parts(old.value)[3]
+    assert new.merchant_key_version == 1 and parts(new.value)[3] == parts(old.value)[3]
     assert open_(new.value) == VISA
 
 
@@ -399,8 +447,9 @@ def test_different_cards_have_different_fingerprints(number, other):
 def test_fingerprint_depends_on_the_fingerprint_key_only(settings):
     number = VISA.number
     before = crypto.fingerprint(CardSecret(number), merchant_id=MERCHANT)
-    # Rotating KEKs leaves fingerprints alone, so duplicate detection survives key rotation.
+    # Rotating KEKs and merchant keys leaves fingerprints alone, so duplicate detection survives rotation.
     use_keyring(settings, {"1": KEK_1, "2": KEK_2}, "2")
+    new_merchant_key()
     assert crypto.fingerprint(CardSecret(number), merchant_id=MERCHANT) == before
     settings.VAULT_FINGERPRINT_KEYS = {"1": FINGERPRINT_2}
     changed = crypto.fingerprint(CardSecret(number), merchant_id=MERCHANT)

@@ -1,20 +1,20 @@
-"""KEK rotation (tokens/rotation.py, `manage.py rotate_keys`) over payment methods in the test database.
+"""Key rotation (tokens/rotation.py, `manage.py rotate_keys`) over payment methods in the test database.
 
-SECURITY requirement 7: records vaulted under KEK 1 stay readable while KEK 2 becomes active, rotation
-moves every data key to KEK 2 in resumable batches, and afterwards KEK 1 may be retired.
+SECURITY requirement 7: records vaulted under merchant key 1 stay readable while key 2 becomes active,
+rotation moves every data key to key 2 in resumable batches, and afterwards key 1 may be retired.
+A root rotation (a new KEK in the keyring) re-wraps merchant keys only; values sealed before merchant
+keys existed are moved under them. The same, per key provider, is in test_key_custody.py.
 """
 
 import hashlib
 import os
 import signal
 from collections import Counter
-from datetime import timedelta
 from io import StringIO
 from unittest import mock
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.utils import timezone
 
 from api.payment_methods.serializers import PaymentMethodCreateSerializer
 from audit.models import AuditEvent
@@ -22,11 +22,15 @@ from customers.models import Customer
 from merchants import scopes
 from tests.helpers.api import VaultClient
 from tests.helpers.customers import create_customer
+from tests.helpers.legacy_values import legacy_seal
 from tests.helpers.tenants import TEST_ACTOR, issue_key
-from tokens import crypto, rotation, services
-from tokens.instances import instance_heartbeat, live_instances
+from tokens import crypto, merchant_keys, rotation, services
+from tokens.custody import root_provider
 from tokens.management.commands import rotate_keys
-from tokens.models import PaymentMethod, VaultInstance
+from tokens.models import MerchantKey, PaymentMethod
+
+# Every test here runs once per key provider (the keyring, SoftHSM2, moto's KMS server).
+pytestmark = pytest.mark.usefixtures("key_provider")
 
 KEK_1 = hashlib.sha256(b"rotation-kek-1").digest()
 KEK_2 = hashlib.sha256(b"rotation-kek-2").digest()
@@ -69,8 +73,13 @@ def kek_1_only(settings):
 
 
 def activate_kek_2(settings, *, keep_kek_1: bool = True) -> None:
+    """A new root key in the keyring (the `local` provider)."""
     settings.VAULT_KEYRING = {"1": KEK_1, "2": KEK_2} if keep_kek_1 else {"2": KEK_2}
     settings.VAULT_ACTIVE_KEK = "2"
+
+
+def activate_merchant_key_2(tenant) -> None:
+    assert rotation.rotate_merchant_key(actor=TEST_ACTOR, merchant_id=tenant.merchant.id) == 2
 
 
 @pytest.fixture
@@ -105,7 +114,8 @@ def reveal_api(tenant) -> VaultClient:
 
 
 def versions() -> Counter:
-    return Counter(PaymentMethod.objects.values_list("kek_version", flat=True))
+    """Records by the merchant key version that wraps their data key ("" once redacted)."""
+    return Counter(str(v or "") for v in PaymentMethod.objects.values_list("merchant_key_version", flat=True))
 
 
 def sealed_values() -> dict[str, str]:
@@ -113,11 +123,11 @@ def sealed_values() -> dict[str, str]:
 
 
 def assert_all_decrypt(expected: dict[str, str]) -> None:
-    """Every row opens to its card, and its kek_version column names the KEK inside its sealed value."""
-    rows = PaymentMethod.objects.values_list("id", "merchant_id", "sealed_card", "kek_version")
+    """Every row opens to its card, and its merchant_key_version column names the key inside its sealed value."""
+    rows = PaymentMethod.objects.values_list("id", "merchant_id", "sealed_card", "merchant_key_version")
     opened = {}
-    for payment_method_id, merchant_id, sealed, kek_version in rows:
-        assert sealed.split(".")[1] == kek_version
+    for payment_method_id, merchant_id, sealed, key_version in rows:
+        assert sealed.split(".")[:2] == ["v2", str(key_version)]
         opened[payment_method_id] = crypto.open_sealed(sealed, merchant_id=merchant_id, record_id=payment_method_id)
     assert {pm_id: secret.number for pm_id, secret in opened.items()} == expected
 
@@ -153,29 +163,28 @@ def payload(sealed: str) -> str:
     return sealed.split(".")[3]
 
 
-def test_rotation_rewraps_1000_records_under_kek_2_and_every_card_stays_readable(settings, vault, reveal_api):
+def test_rotation_rewraps_1000_records_under_merchant_key_2_and_every_card_stays_readable(
+    settings, vault, reveal_api, tenant, new_root_key
+):
     old = vault(range(1000), through_api=5)
     assert versions() == {"1": 1000}
 
-    activate_kek_2(settings)
+    activate_merchant_key_2(tenant)
     new = vault(range(1000, 1100), through_api=5)
     cards = old | new
-    assert {PaymentMethod.objects.get(pk=pm_id).kek_version for pm_id in new} == {"2"}
+    assert {PaymentMethod.objects.get(pk=pm_id).merchant_key_version for pm_id in new} == {2}
     assert versions() == {"1": 1000, "2": 100}
     assert_all_decrypt(cards)
     sample = [*list(old)[::100], *list(new)[::20]]
     assert_reveals(reveal_api, cards, sample)
     before = sealed_values()
-    status = run("--status")
-    assert "KEK 1: 1000 record(s) (configured)" in status
-    assert "KEK 2: 100 record(s) (active)" in status
+    assert "1000 card(s) under a retired merchant key" in run("--status")
 
     output = run("--no-progress")
 
-    assert "re-wrapped 1000 record(s) under KEK version 2" in output
-    assert "KEK 1: 0 record(s)" in output  # the run ends with the status
+    assert "re-wrapped 1000 record(s) under their merchant's active key" in output
+    assert "under a retired merchant key" not in output  # the run ends with the status
     assert versions() == {"2": 1100}
-    assert not PaymentMethod.objects.filter(kek_version="1").exists()
     assert_all_decrypt(cards)
     after = sealed_values()
     # Only the wrapped data keys changed: card ciphertexts are as they were, records under KEK 2 untouched.
@@ -185,15 +194,24 @@ def test_rotation_rewraps_1000_records_under_kek_2_and_every_card_stays_readable
     assert all(after[pm_id] != before[pm_id] for pm_id in old)
     assert all(after[pm_id] == before[pm_id] for pm_id in new)
 
-    status = run("--status")
-    assert "KEK 1: 0 record(s) (configured, unused: may be retired)" in status
-    assert "KEK 2: 1100 record(s) (active)" in status
     events = rewrap_events()
     assert [event.details["count"] for event in events] == [500, 500]
-    assert {(event.object_type, event.object_id, event.actor_kind) for event in events} == {("kek", "2", "operator")}
+    assert {(event.object_type, event.actor_kind) for event in events} == {("payment_methods", "operator")}
 
-    # Retire KEK 1: every record still opens, in the database and through the reveal API.
-    activate_kek_2(settings, keep_kek_1=False)
+    # A new root key: only the merchant keys are re-wrapped, one row per version; the cards are not touched.
+    root = new_root_key()
+    output = run("--no-progress")
+    assert f"re-wrapped 2 merchant key(s) under root key {root}" in output  # versions 1 (retired) and 2
+    assert "every record is already under the newest keys" in output
+    assert sealed_values() == after
+    assert {f"{key.root_provider}:{key.root_version}" for key in MerchantKey.objects.all()} == {
+        root if not root.startswith("aws-kms:") else f"aws-kms:{root_provider().active_version()}"
+    }
+    # Retire the old root key (the keyring's): every record still opens, in the database and through
+    # the reveal API.
+    if settings.VAULT_KEY_PROVIDER == "local":
+        settings.VAULT_KEYRING = {settings.VAULT_ACTIVE_KEK: settings.VAULT_KEYRING[settings.VAULT_ACTIVE_KEK]}
+    merchant_keys.cache.forget()
     assert_all_decrypt(cards)
     assert_reveals(reveal_api, cards, sample)
     assert "MISSING" not in run("--status")
@@ -201,9 +219,9 @@ def test_rotation_rewraps_1000_records_under_kek_2_and_every_card_stays_readable
     assert len(rewrap_events()) == 2
 
 
-def test_an_interrupted_rotation_is_consistent_and_a_second_run_finishes(settings, vault):
+def test_an_interrupted_rotation_is_consistent_and_a_second_run_finishes(settings, vault, tenant):
     cards = vault(range(250))
-    activate_kek_2(settings)
+    activate_merchant_key_2(tenant)
 
     assert rotation.rewrap_batch(actor=TEST_ACTOR, batch_size=100) == 100
 
@@ -212,20 +230,20 @@ def test_an_interrupted_rotation_is_consistent_and_a_second_run_finishes(setting
     assert_all_decrypt(cards)
     [event] = rewrap_events()
     assert event.details["count"] == 100
-    assert "KEK 1: 150 record(s) (configured)" in run("--status")
+    assert "150 card(s) under a retired merchant key" in run("--status")
 
     output = run("--no-progress", "--batch-size", "60")
 
-    assert "re-wrapped 150 record(s) under KEK version 2" in output
+    assert "re-wrapped 150 record(s) under their merchant's active key" in output
     assert versions() == {"2": 250}
     assert_all_decrypt(cards)
     assert [event.details["count"] for event in rewrap_events()] == [100, 60, 60, 30]
 
 
 @pytest.mark.parametrize("crash", ["while-rewrapping", "while-auditing"])
-def test_a_batch_that_fails_halfway_changes_nothing(settings, vault, monkeypatch, crash):
+def test_a_batch_that_fails_halfway_changes_nothing(settings, vault, monkeypatch, crash, tenant):
     cards = vault(range(120))
-    activate_kek_2(settings)
+    activate_merchant_key_2(tenant)
     before = sealed_values()
     calls = []
 
@@ -257,14 +275,46 @@ def test_a_batch_that_fails_halfway_changes_nothing(settings, vault, monkeypatch
     assert_all_decrypt(cards)
 
 
-def test_status_reports_a_kek_missing_from_the_keyring(settings, vault):
+def legacy_records(cards: dict[str, str], *, version: str = "1", kek: bytes = KEK_1) -> None:
+    """Store *cards* as an earlier version of the vault did: sealed under a legacy KEK (scheme v1)."""
+    for row in PaymentMethod.objects.filter(pk__in=cards):
+        value = legacy_seal(
+            crypto.CardSecret(cards[row.id]),
+            kek_version=version,
+            kek=kek,
+            merchant_id=row.merchant_id,
+            record_id=row.id,
+        )
+        PaymentMethod.objects.filter(pk=row.id).update(
+            sealed_card=value, kek_version=version, merchant_key_version=None
+        )
+
+
+def test_values_sealed_before_merchant_keys_open_and_rotation_moves_them_under_the_merchant_key(
+    settings, vault, reveal_api
+):
+    cards = vault(range(30), through_api=2)
+    legacy_records(cards)
+    merchant_keys.cache.forget()
+    assert rotation.kek_versions_in_use() == {"1": 30}
+    assert_reveals(reveal_api, cards, list(cards)[:3])
+    assert "keyring key 1: 30 legacy record(s) sealed before merchant keys (active)" in run("--status")
+
+    output = run("--no-progress", "--batch-size", "7")
+
+    assert "re-wrapped 30 record(s) under their merchant's active key" in output
+    assert versions() == {"1": 30} and rotation.kek_versions_in_use() == {}
+    assert_all_decrypt(cards)
+    assert "every record is already under the newest keys" in run("--no-progress")
+
+
+def test_status_reports_a_legacy_kek_missing_from_the_keyring(settings, vault):
     cards = vault(range(30))
+    legacy_records(cards, version="3", kek=KEK_2)
     before = sealed_values()
-    activate_kek_2(settings, keep_kek_1=False)
 
     status = run("--status")
-    assert "KEK 1: 30 record(s) (MISSING FROM VAULT_KEYRING: these records cannot be decrypted)" in status
-    assert "KEK 2: 0 record(s) (active)" in status
+    assert "keyring key 3: 30 legacy record(s) sealed before merchant keys (MISSING FROM VAULT_KEYRING" in status
 
     # Rotation cannot unwrap those data keys: it stops and changes nothing.
     with pytest.raises((crypto.DecryptionFailed, CommandError)):
@@ -272,39 +322,39 @@ def test_status_reports_a_kek_missing_from_the_keyring(settings, vault):
     assert sealed_values() == before
     assert rewrap_events() == []
 
-    # Putting KEK 1 back lets the rotation finish.
-    activate_kek_2(settings)
+    # Putting KEK 3 back lets the rotation finish.
+    settings.VAULT_KEYRING = {"1": KEK_1, "3": KEK_2}
     assert "re-wrapped 30 record(s)" in run("--no-progress")
     assert_all_decrypt(cards)
 
 
-def test_redacted_records_are_not_counted_or_rewrapped(settings, vault, api):
+def test_redacted_records_are_not_counted_or_rewrapped(settings, vault, api, tenant):
     cards = vault(range(3), through_api=3)
     deleted = next(iter(cards))
     assert api.delete(f"/payment_methods/{deleted}").status_code == 200
-    activate_kek_2(settings)
+    activate_merchant_key_2(tenant)
 
-    assert rotation.kek_versions_in_use() == {"1": 2}
+    assert rotation.records_to_rewrap() == 2
     assert "re-wrapped 2 record(s)" in run("--no-progress")
     assert PaymentMethod.objects.get(pk=deleted).sealed_card == ""
     assert versions() == {"": 1, "2": 2}
 
 
-def test_one_unreadable_record_does_not_stall_the_rotation(settings, vault):
+def test_one_unreadable_record_does_not_stall_the_rotation(settings, vault, tenant):
     cards = vault(range(40))
     damaged = sorted(cards)[5]
     # Damage the wrapped data key of the first batch's sixth record: nothing can unwrap it any more.
     scheme, version, wrapped, ciphertext = PaymentMethod.objects.get(pk=damaged).sealed_card.split(".")
     wrapped = ("B" if wrapped[0] == "A" else "A") + wrapped[1:]
     PaymentMethod.objects.filter(pk=damaged).update(sealed_card=".".join([scheme, version, wrapped, ciphertext]))
-    activate_kek_2(settings)
+    activate_merchant_key_2(tenant)
 
     with pytest.raises(CommandError, match=damaged):
         run("--no-progress", "--batch-size", "10")
     assert versions() == {"2": 39, "1": 1}
     for row in PaymentMethod.objects.exclude(pk=damaged):
         secret = crypto.open_sealed(row.sealed_card, merchant_id=row.merchant_id, record_id=row.id)
-        assert secret.number == cards[row.id] and row.kek_version == "2"
+        assert secret.number == cards[row.id] and row.merchant_key_version == 2
 
 
 FINGERPRINT_KEY_2 = hashlib.sha256(b"rotation-fingerprint-2").digest()
@@ -352,9 +402,9 @@ def test_a_fingerprint_only_run_says_so_and_changes_no_kek(settings, vault):
     assert "re-wrapped" not in output and versions() == {"1": 5}
 
 
-def test_a_signal_stops_the_rotation_after_the_batch_in_hand_and_a_second_run_resumes(settings, vault):
+def test_a_signal_stops_the_rotation_after_the_batch_in_hand_and_a_second_run_resumes(settings, vault, tenant):
     cards = vault(range(50))
-    activate_kek_2(settings)
+    activate_merchant_key_2(tenant)
     batches = []
 
     def batch_then_interrupt(**kwargs) -> int:
@@ -374,57 +424,3 @@ def test_a_signal_stops_the_rotation_after_the_batch_in_hand_and_a_second_run_re
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
     assert "re-wrapped 30 record(s)" in run("--no-progress", "--batch-size", "10")
     assert_all_decrypt(cards)
-
-
-# --- instances on an older keyring ------------------------------------------------------------------
-
-
-def _instance(pid: int, *, active_kek: str, keks=("1", "2"), seen_ago: float = 1.0) -> VaultInstance:
-    now = timezone.now()
-    return VaultInstance.objects.create(
-        instance_id=f"instance-{pid}",
-        host="vault-a",
-        pid=pid,
-        started_at=now - timedelta(hours=1),
-        last_seen=now - timedelta(seconds=seen_ago),
-        kek_versions=list(keks),
-        active_kek=active_kek,
-        fingerprint_versions=["1"],
-        newest_fingerprint_key="1",
-    )
-
-
-def test_rotation_is_refused_while_a_live_instance_still_encrypts_under_the_old_kek(settings, vault):
-    vault(range(5))
-    activate_kek_2(settings)
-    _instance(101, active_kek="2")
-    _instance(102, active_kek="1")  # restarted with the new keyring? not this one
-    _instance(103, active_kek="1", keks=("1",), seen_ago=3600)  # long gone: ignored
-    with pytest.raises(CommandError, match=r"refusing to rotate: 1 live instance\(s\).*pid 102 still encrypts under"):
-        run("--no-progress")
-    assert versions() == {"1": 5}
-    status = run("--status")
-    assert "instance vault-a pid 102: KEKs 1, 2 (encrypts under 1)" in status
-    assert "KEK 1: 5 record(s) (configured, still encrypts new cards on a live instance: not retirable)" in status
-    assert "pid 103" not in status
-
-
-def test_a_forced_rotation_goes_on_and_is_audited(settings, vault):
-    vault(range(5))
-    activate_kek_2(settings)
-    _instance(102, active_kek="1", keks=("1",))
-    output = run("--no-progress", "--force")
-    assert "re-wrapped 5 record(s) under KEK version 2" in output
-    event = AuditEvent.objects.get(action="keys.rotation_forced")
-    assert event.details == {"instances": ["vault-a pid 102 (lacks KEK version 2)"]}
-
-
-def test_a_heartbeat_reports_this_process_keys_without_material(settings, db):
-    activate_kek_2(settings)
-    started = timezone.now()
-    instance_heartbeat(instance_id="me", started_at=started)
-    row = VaultInstance.objects.get(pk="me")
-    assert (row.kek_versions, row.active_kek, row.fingerprint_versions) == (["1", "2"], "2", ["1"])
-    assert row.pid == os.getpid() and row.started_at == started
-    assert KEK_1.hex() not in str(VaultInstance.objects.values().get(pk="me"))
-    assert [instance.instance_id for instance in live_instances()] == ["me"]

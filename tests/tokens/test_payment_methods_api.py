@@ -20,7 +20,8 @@ from tests.helpers.payment_methods import VISA, card_body, card_number, create_p
 from tests.helpers.routes import path_for, spellings
 from tests.helpers.tenants import issue_key, make_tenant
 from tests.helpers.upstream import assert_matches_upstream
-from tokens.models import PaymentMethod
+from tokens import merchant_keys
+from tokens.models import MerchantKey, PaymentMethod
 
 RESPONSE_KEYS = {
     "id", "merchant_id", "customer_id", "payment_method_type", "payment_method_subtype", "recurring_enabled",
@@ -329,18 +330,23 @@ def test_concurrent_creates_of_one_card_yield_one_payment_method():
     assert PaymentMethod.objects.filter(customer_id=customer["id"]).count() == 1
 
 
+def customer_merchant(payment_method: dict) -> str:
+    return PaymentMethod.objects.get(pk=payment_method["id"]).merchant_id
+
+
 def test_a_card_whose_key_is_missing_from_the_keyring_is_503_logged_and_audited(revealer, customer, settings, caplog):
     created = create_payment_method(revealer, customer["id"])
-    stored_version = PaymentMethod.objects.get(pk=created["id"]).kek_version
-    # The instance restarted with a keyring that lost the key this card is sealed under.
-    settings.VAULT_KEYRING = {"other": bytes(range(32))}
-    settings.VAULT_ACTIVE_KEK = "other"
+    stored_version = MerchantKey.objects.get(merchant_id=customer_merchant(created)).root_version
+    # The instance restarted with a keyring that lost the root key the card's merchant key is under.
+    settings.VAULT_KEYRING = {"99": bytes(range(32))}
+    settings.VAULT_ACTIVE_KEK = "99"
+    merchant_keys.cache.forget()
     response = revealer.get(f"/payment_methods/{created['id']}?fetch_raw_detail=true")
     assert_error(response, 503, "HE_00")
     assert VISA not in response.content.decode() and VISA not in caplog.text
     # The record is named (as the log filter prints it: an id's long digit runs may be masked).
     assert redact(created["id"]) in caplog.text
-    assert f"version '{stored_version}' is not in this keyring" in caplog.text
+    assert f"root key version '{stored_version}' is not in VAULT_KEYRING" in caplog.text
     event = AuditEvent.objects.filter(action="payment_method.reveal", object_id=created["id"]).get()
     assert event.outcome == "failure"
-    assert event.details == {"reason": "decryption failed", "kek_version": stored_version}
+    assert event.details == {"reason": "decryption failed", "key": "merchant key 1"}

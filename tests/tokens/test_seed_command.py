@@ -31,7 +31,7 @@ def assert_sound(payment_method: PaymentMethod) -> str:
     assert payment_method.card_isin == cards.isin(number)
     assert payment_method.last4_digits == number[-4:]
     assert payment_method.card_network == "Visa"
-    assert payment_method.kek_version == payment_method.sealed_card.split(".")[1]
+    assert str(payment_method.merchant_key_version) == payment_method.sealed_card.split(".")[1]
     assert payment_method.card_fingerprint == crypto.fingerprint(secret, merchant_id=payment_method.merchant_id)
     assert payment_method.status == PaymentMethod.Status.ACTIVE
     assert payment_method.storage_type == PaymentMethod.StorageType.PERSISTENT

@@ -16,6 +16,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from core.card_numbers import luhn_valid
+from core.metrics import TOKEN_SERVICE_CALLS
 from tokens import cards
 from tokens.crypto import CardSecret
 
@@ -128,11 +129,16 @@ class HttpTokenService:
         )
         self.session.mount(self.base_url, HTTPAdapter(max_retries=retry))
 
-    def _call(self, method: str, path: str, json: dict | None = None) -> Any:
+    def _call(self, operation: str, method: str, path: str, json: dict | None = None) -> Any:
+        outcome = "error"
         try:
             response = self.session.request(method, f"{self.base_url}{path}", json=json, timeout=self.timeout)
+            outcome = "ok" if response.status_code < 300 else str(response.status_code)
         except requests.RequestException as exc:
+            outcome = "timeout" if isinstance(exc, requests.Timeout) else "unreachable"
             raise TokenServiceError(f"token service unreachable: {type(exc).__name__}") from None
+        finally:
+            TOKEN_SERVICE_CALLS.labels(operation, outcome).inc()
         if response.status_code == 404:
             raise TokenNotFound("token service does not know this token")
         if response.status_code == 409:
@@ -151,37 +157,37 @@ class HttpTokenService:
             "exp_year": exp_year,
             "requestor_reference": reference,
         }
-        data = self._call("POST", "/v1/tokens", body)
+        data = self._call("provision", "POST", "/v1/tokens", body)
         number = data.get("token_number") if isinstance(data, dict) else None
         if not isinstance(number, str) or not luhn_valid(number) or number == card.number:
             raise TokenServiceError("token service answered an unusable token number")
         return ProvisionedToken(state=_state(data), token_number=number)
 
     def status(self, token_ref: str) -> TokenState:
-        return _state(self._call("GET", f"/v1/tokens/{token_ref}"))
+        return _state(self._call("status", "GET", f"/v1/tokens/{token_ref}"))
 
     def list_tokens(self, *, after: str, limit: int) -> list[dict[str, Any]]:
         """A page of the tokens the service holds for this requestor: refs, statuses, references."""
-        data = self._call("GET", f"/v1/tokens?after={quote(after)}&limit={int(limit)}")
+        data = self._call("list", "GET", f"/v1/tokens?after={quote(after)}&limit={int(limit)}")
         tokens = data.get("tokens") if isinstance(data, dict) else None
         if not isinstance(tokens, list) or not all(isinstance(t, dict) and "token_ref" in t for t in tokens):
             raise TokenServiceError("token service answered an unexpected shape")
         return tokens
 
     def cryptogram(self, token_ref: str) -> Cryptogram:
-        data = self._call("POST", f"/v1/tokens/{token_ref}/cryptograms")
+        data = self._call("cryptogram", "POST", f"/v1/tokens/{token_ref}/cryptograms")
         if not isinstance(data, dict) or not isinstance(data.get("cryptogram"), str):
             raise TokenServiceError("token service answered an unexpected shape")
         return Cryptogram(cryptogram=data["cryptogram"], eci=data.get("eci"))
 
     def suspend(self, token_ref: str) -> TokenState:
-        return _state(self._call("POST", f"/v1/tokens/{token_ref}/suspend"))
+        return _state(self._call("suspend", "POST", f"/v1/tokens/{token_ref}/suspend"))
 
     def resume(self, token_ref: str) -> TokenState:
-        return _state(self._call("POST", f"/v1/tokens/{token_ref}/resume"))
+        return _state(self._call("resume", "POST", f"/v1/tokens/{token_ref}/resume"))
 
     def delete(self, token_ref: str) -> TokenState:
-        return _state(self._call("DELETE", f"/v1/tokens/{token_ref}"))
+        return _state(self._call("delete", "DELETE", f"/v1/tokens/{token_ref}"))
 
 
 def token_service(*, retries: int | None = None) -> TokenService | None:

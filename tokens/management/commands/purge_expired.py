@@ -1,5 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
+from audit.access_failures import flush_closed_windows
 from audit.actors import operator_actor
 from idempotency.services import idempotency_purge_expired
 from merchants.rate_limits import purge_old_windows
@@ -22,6 +23,7 @@ class Command(BaseCommand):
         self.stdout.write(f"purged {purge_old_windows()} finished rate-limit window(s)")
         self.stdout.write(f"purged {network_token_events_purge()} received token lifecycle event id(s)")
         self.stdout.write(f"forgot {instances_forget_gone()} instance(s) not seen for a day")
+        self.stdout.write(f"wrote {flush_closed_windows()} audit row(s) of refused API requests")
         pending = PaymentMethod.unscoped.filter(network_token_delete_pending=True).count()
         confirmed = network_tokens_retry_deletes()
         self.stdout.write(f"deleted {confirmed} of {pending} network token(s) awaiting deletion at the token service")

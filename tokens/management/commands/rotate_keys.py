@@ -1,4 +1,5 @@
 import signal
+import time
 from contextlib import contextmanager
 
 from django.conf import settings
@@ -9,27 +10,43 @@ from tqdm import tqdm
 from audit.actions import AuditAction
 from audit.actors import operator_actor
 from audit.services import audit_record
+from merchants.models import Merchant
 from tokens.crypto import current_fingerprint_version
-from tokens.instances import instances_behind, live_instances
+from tokens.custody import root_provider
+from tokens.instances import active_root_key, instances_behind, live_instances
+from tokens.keys import KeyProviderUnavailable
 from tokens.rotation import (
     RotationProgress,
+    cards_under_retired_merchant_keys,
     fingerprint_versions_in_use,
     kek_versions_in_use,
+    merchant_keys_by_root,
     records_to_rewrap,
     rewrap_batch,
+    rewrap_merchant_keys,
+    rotate_merchant_key,
 )
 
 
 class Command(BaseCommand):
     help = (
-        "Re-wrap every card's data key under the active key-encryption key (VAULT_ACTIVE_KEK) and recompute "
-        "fingerprints made with an older fingerprint key, in batches. Resumable; reads and writes go on "
-        "meanwhile. --status shows which key versions are in use."
+        "Bring every key under the newest: re-wrap merchant keys under the active root key (VAULT_KEY_PROVIDER), "
+        "re-wrap the data keys of cards under a retired merchant key or a legacy KEK, and recompute fingerprints "
+        "made with an older fingerprint key, in batches. Resumable; reads and writes go on meanwhile. "
+        "--root does the first step only (one row per merchant: seconds); --merchant M --new-merchant-key "
+        "rotates one merchant's key. --status shows which key versions are in use."
     )
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--batch-size", type=int, default=500)
-        parser.add_argument("--status", action="store_true", help="only report KEK versions in use")
+        parser.add_argument("--status", action="store_true", help="only report key versions in use")
+        parser.add_argument("--root", action="store_true", help="only re-wrap merchant keys under the active root key")
+        parser.add_argument("--merchant", help="only this merchant's cards")
+        parser.add_argument(
+            "--new-merchant-key",
+            action="store_true",
+            help="with --merchant: first make a new merchant key active (then re-wrap the merchant's cards under it)",
+        )
         parser.add_argument("--no-progress", action="store_true", help="no progress bar")
         parser.add_argument(
             "--force",
@@ -41,11 +58,43 @@ class Command(BaseCommand):
         if options["status"]:
             self._status()
             return
+        if options["new_merchant_key"] and not options["merchant"]:
+            raise CommandError("--new-merchant-key needs --merchant")
+        merchant_id = options["merchant"]
+        if merchant_id and not Merchant.objects.filter(pk=merchant_id).exists():
+            raise CommandError(f"no merchant {merchant_id!r}")
         actor = operator_actor()
         self._check_instances(actor, force=options["force"])
-        total = records_to_rewrap()
+        try:
+            if not merchant_id:
+                self._rotate_root(actor)
+            if options["root"]:
+                return
+            if options["new_merchant_key"]:
+                version = rotate_merchant_key(actor=actor, merchant_id=merchant_id)
+                self.stdout.write(f"merchant {merchant_id}: key version {version} is now active")
+            self._rewrap_cards(actor, options, merchant_id)
+        except KeyProviderUnavailable as exc:
+            raise CommandError(f"the key provider cannot be reached ({exc}); nothing more was done") from None
+
+    def _rotate_root(self, actor) -> None:
+        started = time.monotonic()
+        result = rewrap_merchant_keys(actor=actor)
+        if result.rewrapped:
+            self.stdout.write(
+                f"re-wrapped {result.rewrapped} merchant key(s) under root key {active_root_key()} "
+                f"in {time.monotonic() - started:.2f} s"
+            )
+        if result.unreadable:
+            raise CommandError(
+                f"{len(result.unreadable)} merchant key(s) could not be unwrapped and were left as they are: "
+                f"{', '.join(result.unreadable[:20])}. Is their root key still configured?"
+            )
+
+    def _rewrap_cards(self, actor, options, merchant_id: str | None) -> None:
+        total = records_to_rewrap(merchant_id)
         done = 0
-        progress = RotationProgress()
+        progress = RotationProgress(merchant_id=merchant_id)
         with (
             _stop_requests() as stop,
             tqdm(total=total, unit="record", disable=options["no_progress"], file=self.stderr) as bar,
@@ -67,15 +116,13 @@ class Command(BaseCommand):
             raise CommandError(
                 f"{len(unreadable)} record(s) could not be decrypted and were left as they are: "
                 f"{', '.join(sorted(unreadable)[:20])}{' …' if len(unreadable) > 20 else ''}. "
-                "Check --status for KEK versions missing from VAULT_KEYRING."
+                "Check --status for key versions missing."
             )
 
     def _report(self, progress: RotationProgress) -> None:
         """Say what was done, and only that: a fingerprint-only run changes no KEK."""
         if progress.rewrapped:
-            self.stdout.write(
-                f"re-wrapped {progress.rewrapped} record(s) under KEK version {settings.VAULT_ACTIVE_KEK}"
-            )
+            self.stdout.write(f"re-wrapped {progress.rewrapped} record(s) under their merchant's active key")
         if progress.refingerprinted:
             self.stdout.write(f"recomputed the fingerprints of {progress.refingerprinted} record(s) with "
                               f"fingerprint key {current_fingerprint_version()}")  # fmt: skip
@@ -103,8 +150,8 @@ class Command(BaseCommand):
             audit_record(
                 actor=actor,
                 action=AuditAction.KEYS_ROTATION_FORCED,
-                object_type="kek",
-                object_id=settings.VAULT_ACTIVE_KEK,
+                object_type="root_key",
+                object_id=active_root_key()[:255],
                 details={"instances": [f"{instance} ({why})" for instance, why in behind]},
             )
         self.stderr.write(f"rotating despite {len(behind)} instance(s) on an older keyring: {described}")
@@ -113,12 +160,23 @@ class Command(BaseCommand):
         instances = live_instances()
         for instance in instances:
             self.stdout.write(
-                f"instance {instance}: KEKs {', '.join(instance.kek_versions)} (encrypts under "
-                f"{instance.active_kek}), fingerprint keys {', '.join(instance.fingerprint_versions)} "
+                f"instance {instance}: root key {instance.root_key or '?'}, KEKs {', '.join(instance.kek_versions)} "
+                f"(encrypts under {instance.active_kek}), fingerprint keys {', '.join(instance.fingerprint_versions)} "
                 f"(newest {instance.newest_fingerprint_key}), last seen {instance.last_seen:%Y-%m-%d %H:%M:%S}Z"
             )
         if not instances:
             self.stdout.write("no live instance has reported its keyring (gunicorn workers do, every few seconds)")
+        try:
+            active_root = f"{root_provider().name}:{root_provider().active_version()}"
+        except KeyProviderUnavailable as exc:
+            active_root = active_root_key()
+            self.stdout.write(f"key provider: cannot be reached ({exc})")
+        by_root = merchant_keys_by_root()
+        for root in sorted(set(by_root) | {active_root}):
+            state = "active" if root == active_root else "older: `rotate_keys --root` moves these"
+            self.stdout.write(f"root key {root}: wraps {by_root[root]} merchant key(s) ({state})")
+        if behind := cards_under_retired_merchant_keys():
+            self.stdout.write(f"{behind} card(s) under a retired merchant key: `rotate_keys` re-wraps them")
         encrypting = {instance.active_kek for instance in instances}
         in_use = kek_versions_in_use()
         configured = set(settings.VAULT_KEYRING)
@@ -130,7 +188,9 @@ class Command(BaseCommand):
                 state += ", still encrypts new cards on a live instance: not retirable"
             elif in_use[version] == 0 and version != settings.VAULT_ACTIVE_KEK:
                 state += ", unused: may be retired"
-            self.stdout.write(f"KEK {version}: {in_use[version]} record(s) ({state})")
+            self.stdout.write(
+                f"keyring key {version}: {in_use[version]} legacy record(s) sealed before merchant keys ({state})"
+            )
         fingerprints = fingerprint_versions_in_use()
         newest = max(settings.VAULT_FINGERPRINT_KEYS, key=int)
         for version in sorted(set(settings.VAULT_FINGERPRINT_KEYS) | set(fingerprints), key=int):

@@ -3,6 +3,7 @@ import time
 
 from django.core.management.base import BaseCommand
 
+from audit.access_failures import flush_closed_windows
 from tokens.models import PaymentMethod
 from tokens.network.services import network_tokens_retry_deletes
 
@@ -24,6 +25,8 @@ class Command(BaseCommand):
             for sig in (signal.SIGTERM, signal.SIGINT):
                 signal.signal(sig, lambda signum, frame: stopping.append(signum))
         while True:
+            # Refused API requests of minutes already over become their aggregated audit rows.
+            flush_closed_windows()
             pending = PaymentMethod.unscoped.filter(network_token_delete_pending=True).count()
             if pending:
                 confirmed = network_tokens_retry_deletes()

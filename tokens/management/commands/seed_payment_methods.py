@@ -9,6 +9,7 @@ Luhn-valid Visa numbers that the command never prints.
 import secrets
 import time
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
@@ -58,8 +59,16 @@ class Command(BaseCommand):
         parser.add_argument("--cards-per-customer", type=int, default=10, help="without --customer-id (default 10)")
         parser.add_argument("--batch-size", type=int, default=1000)
         parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+        parser.add_argument(
+            "--force", action="store_true", help="seed although VAULT_ENV=production (a benchmark's scratch database)"
+        )
 
     def handle(self, *args, **options) -> None:
+        if not settings.DEVELOPMENT and not options["force"]:
+            raise CommandError(
+                "VAULT_ENV=production: seeding would put made-up cards among real ones. Give --force only for "
+                "a scratch database (a benchmark's)."
+            )
         count, batch_size = options["count"], options["batch_size"]
         if count < 0 or batch_size < 1 or options["cards_per_customer"] < 1:
             raise CommandError("count must be 0 or more, --batch-size and --cards-per-customer 1 or more")
@@ -138,8 +147,7 @@ class Command(BaseCommand):
                     expiry_year="2035",
                     card_holder_name="Seeded Customer",
                     card_network=card.network,
-                    sealed_card=sealed.value,
-                    kek_version=sealed.kek_version,
+                    **sealed.columns(),
                     card_fingerprint=crypto.fingerprint(card, merchant_id=merchant.id),
                     created=now,
                     last_used_at=now,
