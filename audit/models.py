@@ -13,7 +13,7 @@ class AppendOnlyQuerySet(models.QuerySet):
 
 class AuditEvent(models.Model):
     class ActorKind(models.TextChoices):
-        API_KEY = "api_key"
+        API_KEY = "api_key", "API key"
         ADMIN = "admin"
         OPERATOR = "operator"
         SYSTEM = "system"
@@ -23,7 +23,7 @@ class AuditEvent(models.Model):
         DENIED = "denied"
         FAILURE = "failure"
 
-    occurred_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    occurred_at = models.DateTimeField(db_index=True)
     actor_kind = models.CharField(max_length=16, choices=ActorKind.choices)
     actor_id = models.CharField(max_length=150)
     # Plain ids, not foreign keys: the trail outlives what it describes.
@@ -35,6 +35,9 @@ class AuditEvent(models.Model):
     request_id = models.CharField(max_length=64, blank=True)
     origin = models.CharField(max_length=64, blank=True)
     details = models.JSONField(default=dict, blank=True)
+    # The chain (audit/chain.py): the row's place, and its MAC over its content and the previous MAC.
+    seq = models.BigIntegerField(unique=True, null=True)
+    mac = models.CharField(max_length=80, blank=True)
 
     objects = AppendOnlyQuerySet.as_manager()
 
@@ -51,3 +54,41 @@ class AuditEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise PermissionError("audit events are append-only")
+
+
+class AuditChainHead(models.Model):
+    """The newest row of the chain (its sequence number and MAC), locked by each append. `anchor_*`
+    is where the chain starts: the genesis, or the checkpoint of the last export whose rows were
+    removed."""
+
+    seq = models.BigIntegerField(default=0)
+    mac = models.CharField(max_length=80, blank=True)
+    anchor_seq = models.BigIntegerField(default=0)
+    anchor_mac = models.CharField(max_length=80, blank=True)
+
+    def __str__(self) -> str:
+        return f"audit chain head at {self.seq}"
+
+
+class AccessFailureWindow(models.Model):
+    """API requests refused (401, 403, a cross-merchant 404) counted per subject, refusal and minute.
+
+    A refusal adds one to its window instead of writing an audit row; when the minute is over, each
+    window becomes one audit row with its count (audit/access_failures.py), so a flood of bad
+    requests adds one row per subject a minute, not one per request."""
+
+    subject = models.CharField(max_length=100)  # `key:<key id>`, or `address:<client address>`
+    minute = models.BigIntegerField()  # Unix time // 60
+    code = models.CharField(max_length=16)  # the error code answered
+    status = models.PositiveSmallIntegerField()
+    merchant_id = models.CharField(max_length=64, blank=True)
+    origin = models.CharField(max_length=64, blank=True)
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["subject", "minute", "code"], name="access_failure_window_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.subject} {self.code} x{self.count}"

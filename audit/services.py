@@ -3,11 +3,14 @@
 from typing import Any
 
 from django.db import DatabaseError, transaction
+from django.utils import timezone
 
+from audit import chain
 from audit.actions import AuditAction
 from audit.actors import Actor
-from audit.models import AuditEvent
+from audit.models import AuditChainHead, AuditEvent
 from core.errors import DependencyUnavailable
+from core.metrics import AUDIT_WRITE_FAILURES, AUDITED_ACTS
 
 
 def audit_record(
@@ -27,7 +30,10 @@ def audit_record(
         # No savepoint of its own: a failed audit write fails the whole act anyway, and a savepoint
         # would cost two more round trips on every audited request.
         with transaction.atomic(savepoint=False):
-            return AuditEvent.objects.create(
+            # The head is locked until the act commits: rows join the chain in one order everywhere.
+            head = _locked_head()
+            fields = dict(
+                occurred_at=timezone.now(),
                 actor_kind=actor.kind,
                 actor_id=actor.id,
                 merchant_id=merchant_id or actor.merchant_id,
@@ -38,6 +44,26 @@ def audit_record(
                 request_id=actor.request_id,
                 origin=actor.origin,
                 details=details or {},
+                seq=head.seq + 1,
             )
+            event = AuditEvent.objects.create(**fields, mac=chain.row_mac(fields, head.mac))
+            AuditChainHead.objects.filter(pk=head.pk).update(seq=event.seq, mac=event.mac)
     except DatabaseError as exc:
+        AUDIT_WRITE_FAILURES.inc()
         raise DependencyUnavailable("The audit trail is unavailable; nothing was done") from exc
+    # Counted once the act is committed: a rolled-back act did not happen.
+    transaction.on_commit(AUDITED_ACTS.labels(str(action), str(outcome)).inc)
+    return event
+
+
+def _locked_head() -> AuditChainHead:
+    head = AuditChainHead.objects.select_for_update().filter(pk=1).first()
+    if head is None:
+        # Made by the migration; made again only on an empty table (a test database just flushed).
+        # Concurrent writers may all find it missing: the insert ignores the conflict, and all of
+        # them then queue on the one row.
+        AuditChainHead.objects.bulk_create([AuditChainHead(pk=1)], ignore_conflicts=True)
+        head = AuditChainHead.objects.select_for_update().get(pk=1)
+        if head.seq == 0 and AuditEvent.objects.exists():
+            raise DatabaseError("the audit chain's head is missing while rows exist")
+    return head

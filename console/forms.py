@@ -27,6 +27,15 @@ class OTPTokenForm(forms.Form):
     )
 
 
+class EnrolmentCodeForm(forms.Form):
+    enrolment_code = forms.CharField(
+        label="Enrolment code",
+        max_length=32,
+        help_text="The one-time code a superuser gave you (valid 24 hours).",
+        widget=forms.TextInput(attrs={"autocomplete": "off", "autofocus": True, "size": 22, "spellcheck": "false"}),
+    )
+
+
 class ApiKeyIssueForm(forms.Form):
     merchant = forms.ModelChoiceField(queryset=Merchant.objects.order_by("name"), empty_label=None)
     name = forms.CharField(
@@ -50,3 +59,16 @@ class ApiKeyIssueForm(forms.Form):
         if expires_at is not None and expires_at <= timezone.now():
             raise forms.ValidationError("The expiry must lie in the future.")
         return expires_at
+
+
+class MerchantShredForm(forms.Form):
+    """Request, approve or cancel a crypto-shred: the merchant id typed out each time."""
+
+    confirmation = forms.CharField(
+        label="Type the merchant id to confirm",
+        max_length=64,
+        required=False,
+        widget=forms.TextInput(attrs={"size": 40}),
+    )
+    reason = forms.CharField(label="Reason (to request)", max_length=1000, required=False, widget=forms.Textarea)
+    decision = forms.ChoiceField(choices=[("request", "request"), ("approve", "approve"), ("cancel", "cancel")])

@@ -20,9 +20,9 @@ ROLE_PERMISSIONS: dict[str, list[tuple[str, str]]] = {
         ("auth", "view_user"),
         ("auth", "add_user"),
         ("auth", "change_user"),
+        # "change" on a user is limited to names, e-mail and deactivation (console/admin/users.py);
+        # removing an authenticator is for superusers, as it opens the account to a new enrolment.
         ("otp_totp", "view_totpdevice"),
-        # Deleting a lost authenticator lets its owner enrol a new one at the next sign-in.
-        ("otp_totp", "delete_totpdevice"),
         ("audit", "view_auditevent"),
     ],
     SUPPORT: [

@@ -7,12 +7,15 @@ console's own 403 page rather than the API's JSON error.
 
 from functools import update_wrapper
 
+from django.contrib.admin.exceptions import DisallowedModelAdminLookup
 from django.core.exceptions import PermissionDenied
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django_otp.admin import OTPAdminSite
 
 from console import views
+from console.admin.base import admin_actor
+from console.services import denied
 
 # The index's sections: (title, description, [(app label, model name)]). A user sees a section
 # only when they may view at least one model in it.
@@ -34,8 +37,8 @@ SECTIONS = (
     ),
     (
         "Console access",
-        "The people who may sign in here, their roles and their authenticators.",
-        [("auth", "User"), ("auth", "Group"), ("otp_totp", "TOTPDevice")],
+        "The people who may sign in here, their roles, their authenticators and locked accounts.",
+        [("auth", "User"), ("auth", "Group"), ("otp_totp", "TOTPDevice"), ("console", "LockedSignIn")],
     ),
 )
 
@@ -57,6 +60,8 @@ class VaultAdminSite(OTPAdminSite):
     def get_urls(self):
         urls = [
             path("login/otp/", self._sign_in_view(views.otp_step), name="otp"),
+            # Ahead of the admin's own: signing out needs no verified session (the code step offers it).
+            path("logout/", self._sign_in_view(views.sign_out), name="logout"),
         ]
         return urls + super().get_urls()
 
@@ -73,12 +78,17 @@ class VaultAdminSite(OTPAdminSite):
         def guarded(request, *args, **kwargs):
             try:
                 return view(request, *args, **kwargs)
-            except PermissionDenied:
-                return self.forbidden(request)
+            except PermissionDenied as refusal:
+                return self.forbidden(request, reason=str(refusal))
+            except DisallowedModelAdminLookup:
+                # A filter the page does not offer (say, on a secret column): the console's page, not JSON.
+                context = {**self.each_context(request), "title": "Filter not allowed"}
+                return TemplateResponse(request, "console/bad_filter.html", context, status=400)
 
         return super().admin_view(update_wrapper(guarded, view), cacheable)
 
-    def forbidden(self, request) -> TemplateResponse:
+    def forbidden(self, request, reason: str = "") -> TemplateResponse:
+        denied(actor=admin_actor(request), method=request.method or "", path=request.path, reason=reason)
         context = {**self.each_context(request), "title": "Not allowed"}
         return TemplateResponse(request, "console/forbidden.html", context, status=403)
 

@@ -5,6 +5,7 @@ import base64
 
 import segno
 from axes.handlers.proxy import AxesProxyHandler
+from axes.utils import reset as axes_reset
 from django.conf import settings
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import REDIRECT_FIELD_NAME, logout
@@ -13,6 +14,7 @@ from django.contrib.auth.signals import user_login_failed
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
@@ -22,8 +24,16 @@ from django_otp import verify_token
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from console.admin.base import admin_actor
-from console.forms import OTPTokenForm
-from console.services import totp_device_confirm, totp_device_for_enrolment
+from console.forms import EnrolmentCodeForm, OTPTokenForm
+from console.models import EnrolmentCode
+from console.services import (
+    enrolment_code_find,
+    enrolment_code_required,
+    record_sign_in_event,
+    record_sign_out,
+    totp_device_confirm,
+    totp_device_for_enrolment,
+)
 from core.errors import VaultError
 from core.responses import error_response
 
@@ -81,7 +91,12 @@ def otp_step(request: HttpRequest, *, site) -> HttpResponse:
 
     device = TOTPDevice.objects.devices_for_user(user, confirmed=True).order_by("id").first()
     enrolling = device is None
+    enrolment_code = None
     if enrolling:
+        if enrolment_code_required(user):
+            enrolment_code = _accepted_enrolment_code(request, user)
+            if enrolment_code is None:
+                return _enrolment_code_step(request, site, next_url)
         device = totp_device_for_enrolment(user=user)
 
     form = OTPTokenForm(request.POST if request.method == "POST" else None)
@@ -93,14 +108,15 @@ def otp_step(request: HttpRequest, *, site) -> HttpResponse:
         verified = verify_token(user, device.persistent_id, form.cleaned_data["otp_token"])
         if verified is not None:
             if enrolling:
-                totp_device_confirm(actor=admin_actor(request), device=verified)
+                totp_device_confirm(actor=admin_actor(request), device=verified, enrolment_code=enrolment_code)
+                request.session.pop(_ENROLMENT_CODE_SESSION_KEY, None)
             request.session.cycle_key()
             otp_login(request, verified)
+            # A complete sign-in, and only that, clears the failures counted against the username.
+            axes_reset(username=user.get_username())
+            record_sign_in_event(actor=admin_actor(request), failed=False, details={"enrolled": enrolling})
             return HttpResponseRedirect(next_url)
-        # A wrong code counts towards the same lock-out as a wrong password.
-        user_login_failed.send(sender=__name__, credentials=credentials, request=request)
-        if getattr(request, "axes_locked_out", False):
-            logout(request)
+        if _count_failure(request, credentials):
             return _locked_out(request, site)
         form.add_error("otp_token", "That code is not valid. Wait for the next one and try again.")
 
@@ -118,6 +134,69 @@ def otp_step(request: HttpRequest, *, site) -> HttpResponse:
         context["secret"] = " ".join(_chunks(base64.b32encode(device.bin_key).decode(), 4))
     request.current_app = site.name
     return render(request, "console/otp.html", context)
+
+
+_ENROLMENT_CODE_SESSION_KEY = "console_enrolment_code"
+
+
+def _count_failure(request: HttpRequest, credentials: dict) -> bool:
+    """Count a wrong code towards the same lock-out as a wrong password; True (signed out) once locked."""
+    user_login_failed.send(sender=__name__, credentials=credentials, request=request)
+    if getattr(request, "axes_locked_out", False):
+        logout(request)
+        return True
+    return False
+
+
+def _accepted_enrolment_code(request: HttpRequest, user) -> EnrolmentCode | None:
+    """The enrolment code this session gave earlier, if it is still unused and unexpired."""
+    code_id = request.session.get(_ENROLMENT_CODE_SESSION_KEY)
+    if code_id is None:
+        return None
+    return EnrolmentCode.objects.filter(
+        pk=code_id, user=user, used_at__isnull=True, expires_at__gt=timezone.now()
+    ).first()
+
+
+def _enrolment_code_step(request: HttpRequest, site, next_url: str) -> HttpResponse:
+    """Before a new authenticator after a removed one: the one-time code a superuser issued."""
+    user = request.user
+    form = EnrolmentCodeForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        credentials = {settings.AXES_USERNAME_FORM_FIELD: user.get_username()}
+        if AxesProxyHandler.is_locked(request, credentials):
+            logout(request)
+            return _locked_out(request, site)
+        code = enrolment_code_find(user=user, code=form.cleaned_data["enrolment_code"])
+        if code is not None:
+            request.session[_ENROLMENT_CODE_SESSION_KEY] = code.pk
+            return HttpResponseRedirect(request.get_full_path())
+        if _count_failure(request, credentials):
+            return _locked_out(request, site)
+        form.add_error("enrolment_code", "That enrolment code is not valid, was used or has expired.")
+    context = {
+        **site.each_context(request),
+        "title": "Enrolment code",
+        "form": form,
+        "next": next_url,
+        "needs_enrolment_code": True,
+        "step": 2,
+        "username": user.get_username(),
+    }
+    request.current_app = site.name
+    return render(request, "console/otp.html", context)
+
+
+@csrf_protect
+@never_cache
+def sign_out(request: HttpRequest, *, site) -> HttpResponse:
+    """Sign out from any step, the code step included; audited when someone was signed in."""
+    if request.method != "POST":
+        return HttpResponseRedirect(reverse("admin:index", current_app=site.name))
+    if request.user.is_authenticated:
+        record_sign_out(actor=admin_actor(request), user=request.user)
+    logout(request)
+    return HttpResponseRedirect(reverse("admin:login", current_app=site.name))
 
 
 def _chunks(text: str, size: int) -> list[str]:

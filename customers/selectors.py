@@ -44,3 +44,8 @@ def customer_get_by_reference(*, merchant: Merchant, merchant_reference_id: str)
     if customer is None:
         raise errors.NotFound("Customer does not exist in our records")
     return customer
+
+
+def customer_owned_by_another(*, merchant: Merchant, customer_id: str) -> bool:
+    """Whether *customer_id* is another merchant's: a 404 that is a cross-merchant attempt (audited)."""
+    return is_global_id(customer_id) and Customer.unscoped.filter(id=customer_id).exclude(merchant=merchant).exists()

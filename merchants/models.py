@@ -41,16 +41,17 @@ class Profile(models.Model):
 
 
 class ApiKeyState(models.TextChoices):
-    LIVE = "live"
-    REVOKED = "revoked"
-    EXPIRED = "expired"
+    LIVE = "live", "Live"
+    PENDING = "pending", "Pending approval"
+    REVOKED = "revoked", "Revoked"
+    EXPIRED = "expired", "Expired"
 
 
 def api_key_state_condition(state: str, *, through: str = "", now: datetime | None = None) -> Q:
     """The condition for keys in *state*, on ApiKey itself or *through* a relation (`api_keys__`).
 
-    The one definition of "live": not revoked, and not past its expiry. ApiKey.state says the same
-    of one key in Python.
+    The one definition of "live": not revoked, not past its expiry, and approved (a key with a
+    dual-control scope waits for a second person). ApiKey.state says the same of one key in Python.
     """
     now = now or timezone.now()
     # Positive lookups only: a negated lookup through a relation would become a subquery.
@@ -59,7 +60,9 @@ def api_key_state_condition(state: str, *, through: str = "", now: datetime | No
     not_revoked = Q(**{f"{through}revoked_at__isnull": True})
     if state == ApiKeyState.EXPIRED:
         return not_revoked & Q(**{f"{through}expires_at__lte": now})
-    return not_revoked & (Q(**{f"{through}expires_at__isnull": True}) | Q(**{f"{through}expires_at__gt": now}))
+    unexpired = Q(**{f"{through}expires_at__isnull": True}) | Q(**{f"{through}expires_at__gt": now})
+    approved = state != ApiKeyState.PENDING
+    return not_revoked & unexpired & Q(**{f"{through}approved_at__isnull": not approved})
 
 
 class ApiKeyQuerySet(models.QuerySet):
@@ -83,6 +86,11 @@ class ApiKey(models.Model):
     expires_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
+    # Who issued the key and who approved it, as the audit trail names actors (`kind:id`). A key with
+    # a dual-control scope stays pending (approved_at empty) until someone other than its issuer approves.
+    issued_by = models.CharField(max_length=170, blank=True)
+    approved_at = models.DateTimeField(null=True, blank=True)
+    approved_by = models.CharField(max_length=170, blank=True)
 
     objects = ApiKeyQuerySet.as_manager()
 
@@ -99,6 +107,8 @@ class ApiKey(models.Model):
             return ApiKeyState.REVOKED
         if self.expires_at is not None and self.expires_at <= timezone.now():
             return ApiKeyState.EXPIRED
+        if self.approved_at is None:
+            return ApiKeyState.PENDING
         return ApiKeyState.LIVE
 
     @property

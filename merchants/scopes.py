@@ -14,6 +14,13 @@ ALL_SCOPES = (
     PAYMENT_METHODS_REVEAL,
 )
 DEFAULT_SCOPES = tuple(scope for scope in ALL_SCOPES if scope != PAYMENT_METHODS_REVEAL)
+# Scopes that return card or token numbers: a key holding one is usable only once a second person
+# has approved it (dual control).
+DUAL_CONTROL_SCOPES = frozenset({PAYMENT_METHODS_REVEAL})
+
+
+def needs_second_approval(scopes: list[str] | tuple[str, ...]) -> bool:
+    return not DUAL_CONTROL_SCOPES.isdisjoint(scopes)
 
 
 def normalise_scopes(scopes: list[str] | tuple[str, ...]) -> list[str]:

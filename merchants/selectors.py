@@ -1,7 +1,9 @@
 """Read merchants, profiles and keys."""
 
+from django.db.models import Count, QuerySet
+
 from merchants import keys
-from merchants.models import ApiKey, ApiKeyState, Merchant, Profile
+from merchants.models import ApiKey, ApiKeyState, Merchant, Profile, api_key_state_condition
 
 # Verifying an unknown key id costs the same HMAC as a known one.
 _UNKNOWN_KEY_HASH = f"{keys.HASH_ALGORITHM}${'0' * 64}"
@@ -28,3 +30,22 @@ def merchant_get(*, merchant_id: str) -> Merchant | None:
 
 def api_key_get(*, key_id: str) -> ApiKey | None:
     return ApiKey.objects.select_related("merchant").filter(key_id=key_id).first()
+
+
+def merchants_list() -> QuerySet[Merchant]:
+    """Every merchant by name, with how many profiles and live keys it has."""
+    live = api_key_state_condition(ApiKeyState.LIVE, through="api_keys__")
+    return Merchant.objects.annotate(
+        profile_total=Count("profiles", distinct=True),
+        live_key_total=Count("api_keys", filter=live, distinct=True),
+    ).order_by("name", "id")
+
+
+def api_keys_list(*, merchant: Merchant | None = None) -> QuerySet[ApiKey]:
+    """Keys, newest first, of one merchant or of all: never their secrets, which are not stored."""
+    api_keys = ApiKey.objects.select_related("merchant").order_by("-created_at")
+    return api_keys.filter(merchant=merchant) if merchant is not None else api_keys
+
+
+def profile_get(*, profile_id: str) -> Profile | None:
+    return Profile.objects.select_related("merchant").filter(id=profile_id).first()

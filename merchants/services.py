@@ -10,11 +10,12 @@ from django.utils import timezone
 
 from audit.actions import AuditAction
 from audit.actors import Actor
+from audit.models import AuditEvent
 from audit.services import audit_record
 from merchants import keys
 from merchants.credential_cache import announce_revocation, credential_cache
-from merchants.models import ApiKey, Merchant, Profile
-from merchants.scopes import DEFAULT_SCOPES, normalise_scopes
+from merchants.models import ApiKey, ApiKeyState, Merchant, Profile
+from merchants.scopes import DEFAULT_SCOPES, needs_second_approval, normalise_scopes
 
 _ALPHANUMERIC = string.ascii_letters + string.digits
 
@@ -68,6 +69,14 @@ def profile_create(
     return profile
 
 
+class ApprovalRefused(Exception):
+    """An approval that dual control does not allow; the refusal is audited as denied."""
+
+
+def actor_label(actor: Actor) -> str:
+    return f"{actor.kind}:{actor.id}"
+
+
 @transaction.atomic
 def api_key_issue(
     *,
@@ -76,13 +85,20 @@ def api_key_issue(
     scopes: list[str] | tuple[str, ...] = DEFAULT_SCOPES,
     name: str = "",
     expires_at: datetime | None = None,
+    single_control: bool = False,
 ) -> IssuedKey:
-    """Create a key for *merchant*; raise ValueError for an unknown scope or a past expiry."""
+    """Create a key for *merchant*; raise ValueError for an unknown scope or a past expiry.
+
+    A key with a dual-control scope is created pending: it authenticates nothing until someone other
+    than *actor* approves it (`api_key_approve`). *single_control* skips that, for an operator
+    bootstrapping an installation; the audit row says so."""
     scopes = normalise_scopes(scopes)
     if not scopes:
         raise ValueError("a key needs at least one scope")
     if expires_at is not None and expires_at <= timezone.now():
         raise ValueError("the expiry must lie in the future")
+    dual_control = needs_second_approval(scopes)
+    pending = dual_control and not single_control
     key_id, plaintext = keys.generate_key()
     api_key = ApiKey.objects.create(
         key_id=key_id,
@@ -91,16 +107,72 @@ def api_key_issue(
         secret_hash=keys.hash_key(plaintext),
         scopes=scopes,
         expires_at=expires_at,
+        issued_by=actor_label(actor),
+        approved_at=None if pending else timezone.now(),
+        approved_by="" if pending else actor_label(actor),
     )
+    details: dict = {"scopes": scopes, "expires_at": expires_at.isoformat() if expires_at else None}
+    if dual_control:
+        details["pending_approval" if pending else "single_control"] = True
     audit_record(
         actor=actor,
         action=AuditAction.API_KEY_ISSUE,
         object_type="api_key",
         object_id=key_id,
         merchant_id=merchant.id,
-        details={"scopes": scopes, "expires_at": expires_at.isoformat() if expires_at else None},
+        details=details,
     )
     return IssuedKey(api_key=api_key, plaintext=plaintext)
+
+
+def api_key_approve(*, actor: Actor, api_key: ApiKey) -> ApiKey:
+    """Make a pending key usable. Its issuer cannot approve it; a refusal is audited as denied and
+    raised as ApprovalRefused."""
+    with transaction.atomic():
+        key = ApiKey.objects.select_for_update().get(pk=api_key.pk)
+        refusal = _approval_refusal(actor, key)
+        if refusal is None:
+            key.approved_at, key.approved_by = timezone.now(), actor_label(actor)
+            key.save(update_fields=["approved_at", "approved_by"])
+            audit_record(
+                actor=actor,
+                action=AuditAction.API_KEY_APPROVE,
+                object_type="api_key",
+                object_id=key.key_id,
+                merchant_id=key.merchant_id,
+                details={"issued_by": key.issued_by, "scopes": key.scopes},
+            )
+            return key
+        audit_record(
+            actor=actor,
+            action=AuditAction.API_KEY_APPROVE,
+            object_type="api_key",
+            object_id=key.key_id,
+            merchant_id=key.merchant_id,
+            outcome=AuditEvent.Outcome.DENIED,
+            details={"reason": refusal},
+        )
+    raise ApprovalRefused(refusal)
+
+
+def _approval_refusal(actor: Actor, key: ApiKey) -> str | None:
+    if key.state != ApiKeyState.PENDING:
+        return f"the key is {key.state.label.lower()}, not waiting for approval"
+    if actor_label(actor) == key.issued_by:
+        return "the person who issued a key cannot approve it: a second person must"
+    if _created_by(actor, key.issued_by):
+        return "an account created by the key's issuer cannot approve it: a second person must"
+    return None
+
+
+def _created_by(actor: Actor, issuer: str) -> bool:
+    """Whether the issuer made the approver's console account (a second account is not a second person)."""
+    kind, _, issuer_id = issuer.partition(":")
+    if kind != "admin" or actor.kind != "admin":
+        return False
+    return AuditEvent.objects.filter(
+        action=AuditAction.ADMIN_USER_CREATE, actor_kind="admin", actor_id=issuer_id, details__username=actor.id
+    ).exists()
 
 
 @dataclass(frozen=True)
@@ -118,6 +190,7 @@ def merchant_onboard(
     profile_name: str = "default",
     network_tokenization_enabled: bool = False,
     scopes: list[str] | tuple[str, ...] = DEFAULT_SCOPES,
+    single_control: bool = False,
 ) -> Onboarded:
     """Create a merchant with its first profile and API key, all or nothing."""
     merchant = merchant_create(actor=actor, name=name)
@@ -125,8 +198,20 @@ def merchant_onboard(
         actor=actor, merchant=merchant, name=profile_name, network_tokenization_enabled=network_tokenization_enabled
     )
     return Onboarded(
-        merchant=merchant, profile=profile, issued=api_key_issue(actor=actor, merchant=merchant, scopes=scopes)
+        merchant=merchant,
+        profile=profile,
+        issued=api_key_issue(actor=actor, merchant=merchant, scopes=scopes, single_control=single_control),
     )
+
+
+def _reach_every_instance() -> None:
+    """Forget verified keys (with their merchant and profile) at once in this process, and in every
+    other within a second through Redis (else within VAULT_API_KEY_CACHE_SECONDS). Cleared again
+    after commit: a request verifying a key meanwhile read the old row, and its cache entry must not
+    outlive the change."""
+    transaction.on_commit(credential_cache.clear)
+    transaction.on_commit(announce_revocation)
+    credential_cache.clear()
 
 
 @transaction.atomic
@@ -135,12 +220,7 @@ def api_key_revoke(*, actor: Actor, api_key: ApiKey) -> ApiKey:
     if api_key.revoked_at is None:
         api_key.revoked_at = timezone.now()
         api_key.save(update_fields=["revoked_at"])
-        # At once in this process; in every other within a second through Redis (else within
-        # VAULT_API_KEY_CACHE_SECONDS). Cleared again after commit: a request verifying the key
-        # meanwhile read it unrevoked, and its cache entry must not outlive the revocation.
-        transaction.on_commit(credential_cache.clear)
-        transaction.on_commit(announce_revocation)
-        credential_cache.clear()
+        _reach_every_instance()
         audit_record(
             actor=actor,
             action=AuditAction.API_KEY_REVOKE,
@@ -176,6 +256,28 @@ def merchant_rename(*, actor: Actor, merchant: Merchant, name: str) -> Merchant:
 
 
 @transaction.atomic
+def merchant_set_rate_limit(*, actor: Actor, merchant: Merchant, per_minute: int | None) -> Merchant:
+    """Set the merchant's requests per minute (None: the installation's default), on every instance
+    within a second; audited with the limit before and after."""
+    if per_minute is not None and per_minute < 0:
+        raise ValueError("a rate limit is 0 or more requests a minute")
+    before = merchant.rate_limit_per_minute
+    if before != per_minute:
+        merchant.rate_limit_per_minute = per_minute
+        merchant.save(update_fields=["rate_limit_per_minute"])
+        _reach_every_instance()  # cached keys carry their merchant
+        audit_record(
+            actor=actor,
+            action=AuditAction.MERCHANT_UPDATE,
+            object_type="merchant",
+            object_id=merchant.id,
+            merchant_id=merchant.id,
+            details={"rate_limit_per_minute": {"before": before, "after": per_minute}},
+        )
+    return merchant
+
+
+@transaction.atomic
 def profile_update(*, actor: Actor, profile: Profile, name: str, network_tokenization_enabled: bool) -> Profile:
     changed = {}
     if profile.name != name:
@@ -186,6 +288,7 @@ def profile_update(*, actor: Actor, profile: Profile, name: str, network_tokeniz
         changed["network_tokenization_enabled"] = network_tokenization_enabled
     if changed:
         profile.save(update_fields=[field for field in ("name", "network_tokenization_enabled") if field in changed])
+        _reach_every_instance()  # cached keys carry their profile
         audit_record(
             actor=actor,
             action=AuditAction.PROFILE_UPDATE,

@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 import requests
+from django.contrib.auth.models import Group
 
+from audit.models import AuditEvent
 from console import roles
 from tests.helpers.api import VaultClient
 from tests.helpers.console import ADMIN, PASSWORD, current_code, leaked_card_number, make_console_user
@@ -61,7 +63,7 @@ def browser():
 def page(browser, settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    context = browser.new_context(viewport={"width": 1600, "height": 900})
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
     page = context.new_page()
     page.set_default_timeout(10_000)
     yield page
@@ -140,7 +142,7 @@ def test_support_finds_a_card_by_its_last_four_and_sees_it_masked(page, live_ser
     assert leaked_card_number(listing, numbers) is None
     shoot(page, "05-payment-method-list")
 
-    page.click(f"#result_list th a:text-is('{target['id']}')")
+    page.click(f"#result_list th a:has-text('{target['id']}')")
     page.wait_for_load_state()
     assert "/change/" in page.url, page.url
     detail = page.content()
@@ -172,3 +174,46 @@ def test_ten_wrong_passwords_lock_the_account(page, live_server):
     page.goto(f"{live_server.url}{ADMIN}")
     assert "/login/" in page.url
     assert administrator.device.confirmed
+    # Another administrator sees the lock-out and lifts it, giving a reason.
+    colleague = make_console_user("bob-admin", roles.ADMINISTRATORS)
+    sign_in(page, live_server.url, colleague)
+    page.goto(f"{live_server.url}{ADMIN}console/lockedsignin/")
+    assert "ada-admin" in page.inner_text("#result_list")
+    shoot(page, "09-locked-sign-ins")
+    page.check("#result_list input[name=_selected_action]")
+    page.select_option("select[name=action]", "unlock_selected")
+    page.click("button[name=index]")
+    page.fill("#id_reason", "Ada called from her desk phone; her manager confirmed")
+    page.click("input[value=Unlock]")
+    page.wait_for_url("**/console/lockedsignin/")
+    assert "Unlocked ada-admin" in page.content()
+    event = AuditEvent.objects.get(action="admin.unlock")
+    assert event.actor_id == "bob-admin" and event.details["reason"].startswith("Ada called")
+
+
+def test_an_administrator_granting_themselves_the_support_role_is_refused_and_audited(page, live_server):
+    administrator = make_console_user("ada-admin", roles.ADMINISTRATORS)
+    support = Group.objects.get(name=roles.SUPPORT)
+    sign_in(page, live_server.url, administrator)
+    page.goto(f"{live_server.url}{ADMIN}auth/user/{administrator.user.pk}/change/")
+    assert page.locator("select[name=groups]").count() == 0  # roles are shown, not editable
+    assert roles.ADMINISTRATORS in page.inner_text("body")
+    # What someone with the browser's developer tools would do: add the field to the form and send it.
+    page.evaluate(
+        """(supportId) => {
+            const form = document.getElementById('user_form');
+            const field = document.createElement('input');
+            field.type = 'hidden'; field.name = 'groups'; field.value = supportId;
+            form.appendChild(field);
+        }""",
+        support.pk,
+    )
+    page.click("input[name=_save]")
+    page.wait_for_load_state()
+    assert "Not allowed" in page.content()
+    shoot(page, "10-self-grant-refused")
+    assert sorted(administrator.user.groups.values_list("name", flat=True)) == [roles.ADMINISTRATORS]
+    refusal = AuditEvent.objects.get(action="admin.denied", actor_id="ada-admin")
+    assert refusal.details["reason"] == "read-only access fields posted: groups" and refusal.outcome == "denied"
+    page.goto(f"{live_server.url}{ADMIN}tokens/paymentmethod/")
+    assert "Not allowed" in page.content()

@@ -77,3 +77,10 @@ def ensure_roles() -> None:
         group.permissions.set(
             [Permission.objects.get(content_type__app_label=app, codename=codename) for app, codename in pairs]
         )
+
+
+def post_issue_form(client: Client, data: dict):
+    """Post the API-key issuance form as a browser does: with the one-time token its page carried."""
+    page = client.get(f"{ADMIN}merchants/apikey/add/").content.decode()
+    token = re.search(r'name="issue_token" value="([^"]+)"', page).group(1)
+    return client.post(f"{ADMIN}merchants/apikey/add/", {**data, "issue_token": token})

@@ -21,7 +21,7 @@ def run(*args) -> str:
 @pytest.mark.django_db
 def test_create_merchant_json_gives_a_working_key():
     data = json.loads(run("create_merchant", "Acme", "--json"))
-    assert set(data) == {"merchant_id", "profile_id", "api_key"}
+    assert set(data) == {"merchant_id", "profile_id", "api_key", "status"} and data["status"] == "live"
     assert data["api_key"].startswith("vlt_")
     client = VaultClient(data["api_key"], data["profile_id"])
     assert client.post("/customers", CUSTOMER_BODY).status_code == 200

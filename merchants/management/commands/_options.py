@@ -21,6 +21,24 @@ def add_scope_argument(parser) -> None:
     )
 
 
+def add_single_control_argument(parser) -> None:
+    parser.add_argument(
+        "--single-control",
+        action="store_true",
+        help="let a key with payment_methods:reveal work at once, without a second person's approval in "
+        "the console (for bootstrapping an installation; audited as single control)",
+    )
+
+
+def key_status_lines(api_key) -> list[str]:
+    if api_key.approved_at is not None:
+        return []
+    return [
+        "status:     pending approval: it authenticates nothing until a second person approves it",
+        '            in the console (API keys, action "Approve").',
+    ]
+
+
 def add_expiry_arguments(parser) -> None:
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--expires-in-days", type=int, metavar="DAYS", help="the key expires after DAYS days")
@@ -50,3 +68,24 @@ def emit(command, options, data: dict, lines: list[str]) -> None:
 
 
 KEY_SHOWN_ONCE = "Store the API key now: it is shown only this once and cannot be recovered."
+
+
+def emit_rows(command, options, rows: list[dict], columns: list[str]) -> None:
+    """Print *rows* as JSON lines with --json, else as an aligned table of *columns*."""
+    if options.get("json"):
+        for row in rows:
+            command.stdout.write(json.dumps(row))
+        return
+    if not rows:
+        command.stdout.write("(none)")
+        return
+
+    def cell(value) -> str:
+        if value is None:
+            return "—"
+        return ",".join(value) if isinstance(value, list) else str(value)
+
+    widths = {name: max(len(name), *(len(cell(row[name])) for row in rows)) for name in columns}
+    command.stdout.write("  ".join(name.ljust(widths[name]) for name in columns).rstrip())
+    for row in rows:
+        command.stdout.write("  ".join(cell(row[name]).ljust(widths[name]) for name in columns).rstrip())

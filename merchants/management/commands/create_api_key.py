@@ -5,8 +5,10 @@ from merchants.management.commands._options import (
     KEY_SHOWN_ONCE,
     add_expiry_arguments,
     add_scope_argument,
+    add_single_control_argument,
     emit,
     expiry_from,
+    key_status_lines,
 )
 from merchants.selectors import merchant_get
 from merchants.services import api_key_issue
@@ -20,6 +22,7 @@ class Command(BaseCommand):
         parser.add_argument("--name", default="", help="a label for the key")
         add_scope_argument(parser)
         add_expiry_arguments(parser)
+        add_single_control_argument(parser)
         parser.add_argument("--json", action="store_true", help="print one JSON line")
 
     def handle(self, *args, **options) -> None:
@@ -33,6 +36,7 @@ class Command(BaseCommand):
                 scopes=options["scopes"],
                 name=options["name"],
                 expires_at=expiry_from(options),
+                single_control=options["single_control"],
             )
         except ValueError as exc:
             raise CommandError(str(exc)) from exc
@@ -47,12 +51,14 @@ class Command(BaseCommand):
                 "api_key": issued.plaintext,
                 "scopes": key.scopes,
                 "expires_at": expires,
+                "status": key.state.value,
             },
             [
                 f"key_id:     {key.key_id}",
                 f"api_key:    {issued.plaintext}",
                 f"scopes:     {' '.join(key.scopes)}",
                 f"expires_at: {expires or 'never'}",
+                *key_status_lines(key),
                 KEY_SHOWN_ONCE,
             ],
         )

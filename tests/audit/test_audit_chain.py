@@ -1,0 +1,309 @@
+"""The audit trail's chain of MACs, and on PostgreSQL the trigger that makes the table append-only."""
+
+import io
+import json
+import threading
+from datetime import timedelta
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import DatabaseError, connection, connections, transaction
+from django.utils import timezone
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from audit import chain
+from audit.actions import AuditAction
+from audit.actors import Actor
+from audit.models import AuditChainHead, AuditEvent
+from audit.services import audit_record
+from tests.helpers.console import current_code, make_console_user
+
+ACTOR = Actor(kind="operator", id="pytest", origin="127.0.0.1")
+POSTGRES = pytest.mark.skipif(connection.vendor != "postgresql", reason="the trigger exists on PostgreSQL only")
+
+
+def record(count: int, **extra) -> list[AuditEvent]:
+    events = []
+    for index in range(count):
+        with transaction.atomic():
+            events.append(
+                audit_record(
+                    actor=ACTOR,
+                    action=AuditAction.CUSTOMER_CREATE,
+                    object_type="customer",
+                    object_id=f"cus_{index}",
+                    merchant_id="mer_chain",
+                    details={"index": index, "nested": {"b": [1, 2], "a": "ü"}, **extra},
+                )
+            )
+    return events
+
+
+def verify() -> str:
+    out = io.StringIO()
+    call_command("verify_audit", stdout=out)
+    return out.getvalue()
+
+
+def verify_fails() -> str:
+    with pytest.raises(CommandError) as refused:
+        verify()
+    return str(refused.value)
+
+
+def behind_the_vault(sql: str, params=()) -> None:
+    """Change the table as someone with database access would; on PostgreSQL, as a superuser who
+    switches the trigger off (session_replication_role), to show the chain catches even that."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SET session_replication_role = replica")
+        try:
+            cursor.execute(sql, params)
+        finally:
+            if connection.vendor == "postgresql":
+                cursor.execute("SET session_replication_role = DEFAULT")
+
+
+def test_rows_are_chained_in_order_and_verify(db):
+    events = record(5)
+    assert [event.seq for event in events] == [1, 2, 3, 4, 5]
+    assert all(event.mac.startswith(f"{chain.newest_version()}$") for event in events)
+    head = AuditChainHead.objects.get()
+    assert (head.seq, head.mac) == (5, events[-1].mac)
+    assert "checked 5 row(s)" in verify() and "verifies" in verify()
+
+
+def test_a_changed_row_is_named(db):
+    events = record(5)
+    behind_the_vault("UPDATE audit_auditevent SET actor_id = 'someone-else' WHERE id = %s", [events[2].pk])
+    assert "row 3 " in verify_fails() and "does not match its MAC" in verify_fails()
+
+
+def test_a_changed_detail_is_named(db):
+    events = record(3)
+    behind_the_vault("UPDATE audit_auditevent SET outcome = 'denied' WHERE id = %s", [events[0].pk])
+    assert "row 1 " in verify_fails()
+
+
+def test_a_row_removed_from_the_middle_is_named(db):
+    events = record(6)
+    behind_the_vault("DELETE FROM audit_auditevent WHERE id = %s", [events[3].pk])
+    assert "rows 4..4 of the chain are missing" in verify_fails()
+
+
+def test_a_row_inserted_with_a_made_up_mac_is_named(db):
+    events = record(3)
+    forged = f"{chain.newest_version()}$" + "0" * 64
+    behind_the_vault("UPDATE audit_auditevent SET mac = %s WHERE id = %s", [forged, events[1].pk])
+    assert "row 2 " in verify_fails()
+
+
+def test_a_row_inserted_outside_the_chain_is_named(db):
+    record(2)
+    behind_the_vault(
+        "INSERT INTO audit_auditevent (occurred_at, actor_kind, actor_id, merchant_id, action, object_type, "
+        "object_id, outcome, request_id, origin, details, mac) VALUES "
+        "(CURRENT_TIMESTAMP, 'admin', 'ghost', '', 'api_key.issue', '', '', 'success', '', '', '{}', '')"
+    )
+    assert "outside the chain" in verify_fails()
+
+
+def test_the_newest_rows_removed_are_named_by_the_head(db):
+    events = record(4)
+    behind_the_vault("DELETE FROM audit_auditevent WHERE id = %s", [events[-1].pk])
+    assert "the head names row 4 but the chain ends at row 3" in verify_fails()
+
+
+def test_a_key_version_the_instance_lacks_fails_verification(db, settings):
+    record(2)
+    settings.VAULT_AUDIT_KEYS = {"7": bytes(range(32))}
+    assert "row 1 " in verify_fails()
+
+
+def test_rows_signed_by_an_older_key_still_verify_after_a_new_key_is_added(db, settings):
+    record(2)
+    settings.VAULT_AUDIT_KEYS = {**settings.VAULT_AUDIT_KEYS, "99": bytes(range(100, 132))}
+    newer = record(1)
+    assert newer[0].mac.startswith("99$")
+    assert "checked 3 row(s)" in verify()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_writers_build_one_chain(django_db_blocker):
+    """Four threads (four database connections) append at once: one chain, no fork, no gap."""
+    errors = []
+
+    def writer() -> None:
+        try:
+            record(15)
+        except Exception as exc:
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=writer) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not errors, errors
+    assert sorted(AuditEvent.objects.values_list("seq", flat=True)) == list(range(1, 61))
+    assert "checked 60 row(s)" in verify()
+
+
+@POSTGRES
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE audit_auditevent SET actor_id = 'x'",
+        "DELETE FROM audit_auditevent",
+        "TRUNCATE audit_auditevent",
+    ],
+)
+def test_postgresql_refuses_to_change_or_remove_audit_rows(db, statement):
+    record(2)
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(statement)
+    assert AuditEvent.objects.count() == 2
+
+
+@POSTGRES
+def test_postgresql_refuses_the_orm_bypass_too(db):
+    record(1)
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+        AuditEvent._base_manager.all().update(actor_id="x")
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+        AuditEvent._base_manager.all()._raw_delete(connection.alias)
+
+
+# --- Retention: export with a signed checkpoint, removal by a superuser, the chain re-anchored ----
+
+
+def backdate(events: list[AuditEvent], days: int) -> None:
+    """Make *events* older (the MACs are recomputed, as if they had been written then)."""
+    previous = ""
+    head = AuditChainHead.objects.get()
+    for event in AuditEvent.objects.order_by("seq"):
+        if event.pk in {e.pk for e in events}:
+            event.occurred_at = event.occurred_at - timedelta(days=days)
+        fields = {name: getattr(event, name) for name in chain.CHAINED_FIELDS}
+        event.mac = chain.row_mac(fields, previous)
+        behind_the_vault(
+            "UPDATE audit_auditevent SET occurred_at = %s, mac = %s WHERE id = %s",
+            [event.occurred_at, event.mac, event.pk],
+        )
+        previous = event.mac
+    AuditChainHead.objects.filter(pk=head.pk).update(mac=previous)
+
+
+def prune(path, superuser) -> str:
+    # A code counts once, and a wrong one delays the next: each call here gets a fresh chance.
+    TOTPDevice.objects.filter(pk=superuser.device.pk).update(last_t=-1, throttling_failure_count=0)
+    superuser.device.refresh_from_db()
+    out = io.StringIO()
+    call_command("prune_audit", str(path), "--by", "root", "--code", current_code(superuser.device), stdout=out)
+    return out.getvalue()
+
+
+def test_old_rows_are_exported_removed_by_a_superuser_and_the_rest_still_verifies(db, tmp_path):
+    superuser = make_console_user("root", None, superuser=True)
+    old = record(4)
+    backdate(old, days=400)
+    record(3)
+    assert "checked 7 row(s)" in verify()
+    export = tmp_path / "audit-old.jsonl"
+    out = io.StringIO()
+    call_command("export_audit", "--before", (timezone.now() - timedelta(days=365)).date().isoformat(),
+                 "--output", str(export), stdout=out)  # fmt: skip
+    assert "exported rows 1..4 (4)" in out.getvalue()
+    lines = [json.loads(line) for line in export.read_text().splitlines()]
+    assert [line["seq"] for line in lines[:-1]] == [1, 2, 3, 4] and lines[-1]["checkpoint"]["last_seq"] == 4
+    assert AuditEvent.objects.count() == 7  # exporting removes nothing
+
+    assert "removed 4 audit row(s)" in prune(export, superuser)
+    assert sorted(AuditEvent.objects.values_list("seq", flat=True)) == [5, 6, 7, 8]  # 8: the removal itself
+    removal = AuditEvent.objects.get(action="audit.remove_exported")
+    assert removal.details["approved_by"] == "root" and removal.details["last_seq"] == 4
+    assert "checked 4 row(s)" in verify()
+    # The same export cannot be removed twice, and the next export starts after it.
+    with pytest.raises(CommandError, match="does not start where the chain now starts"):
+        prune(export, superuser)
+
+
+def test_a_changed_export_or_a_non_superuser_removes_nothing(db, tmp_path):
+    superuser = make_console_user("root", None, superuser=True)
+    make_console_user("ada-admin")
+    backdate(record(3), days=400)
+    export = tmp_path / "audit-old.jsonl"
+    call_command("export_audit", "--before", "2100-01-01", "--output", str(export), stdout=io.StringIO())
+    original = export.read_text()
+
+    export.write_text(original.replace('"actor_id": "pytest"', '"actor_id": "nobody"', 1))
+    with pytest.raises(CommandError, match="row 1 of the file does not verify"):
+        prune(export, superuser)
+    export.write_text(original.replace('"last_seq": 3', '"last_seq": 2', 1))
+    with pytest.raises(CommandError, match="signature does not verify"):
+        prune(export, superuser)
+    export.write_text(original)
+    with pytest.raises(CommandError, match="not an active superuser"):
+        call_command("prune_audit", str(export), "--by", "ada-admin", "--code", "123456")
+    with pytest.raises(CommandError, match="does not match an authenticator"):
+        call_command("prune_audit", str(export), "--by", "root", "--code", "000000" if current_code(
+            superuser.device) != "000000" else "111111")  # fmt: skip
+    assert AuditEvent.objects.count() == 3
+    assert "removed 3 audit row(s)" in prune(export, superuser)
+
+
+def test_an_export_is_refused_when_the_chain_is_broken(db, tmp_path):
+    events = record(3)
+    behind_the_vault("UPDATE audit_auditevent SET actor_id = 'x' WHERE id = %s", [events[1].pk])
+    with pytest.raises(CommandError, match="does not verify at row 2"):
+        call_command("export_audit", "--before", "2100-01-01", "--output", str(tmp_path / "x.jsonl"))
+    assert not (tmp_path / "x.jsonl").exists()
+
+
+@POSTGRES
+@pytest.mark.django_db(transaction=True)
+def test_the_documented_application_role_can_append_but_never_change_the_trail():
+    """docs/sql/application_role.sql, run as written (role names made unique to this run)."""
+    import uuid
+    from pathlib import Path
+
+    import psycopg
+
+    suffix = uuid.uuid4().hex[:8]
+    app, owner = f"vault_app_{suffix}", f"vault_owner_{suffix}"
+    script = (Path(__file__).resolve().parents[2] / "docs" / "sql" / "application_role.sql").read_text()
+    script = script.replace(":app_password", "'test-only-password'").replace("vault_app", app)
+    script = script.replace("vault_owner", owner)
+    sql = "\n".join(line for line in script.splitlines() if not line.lstrip().startswith("--"))
+    record(1)
+    with connection.cursor() as cursor:
+        cursor.execute(f"CREATE ROLE {owner} NOLOGIN")
+        for statement in (part for part in sql.split(";") if part.strip()):
+            cursor.execute(statement)
+    settings_dict = connection.settings_dict
+    try:
+        with psycopg.connect(
+            host=settings_dict["HOST"] or "127.0.0.1",
+            port=settings_dict["PORT"] or 5432,
+            dbname=settings_dict["NAME"],
+            user=app,
+            autocommit=True,
+        ) as conn:
+            for statement in ("UPDATE audit_auditevent SET actor_id = 'x'", "DELETE FROM audit_auditevent",
+                              "TRUNCATE audit_auditevent",
+                              "DROP TRIGGER audit_auditevent_no_update_or_delete ON audit_auditevent"):  # fmt: skip
+                with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                    conn.execute(statement)
+            assert conn.execute("SELECT count(*) FROM tokens_paymentmethod").fetchone() == (0,)
+            conn.execute(  # appending is allowed (the vault appends through audit_record)
+                "INSERT INTO audit_auditevent (occurred_at, actor_kind, actor_id, merchant_id, action, object_type, "
+                "object_id, outcome, request_id, origin, details, mac) VALUES (now(), 'system', 'role-test', '', "
+                "'x', '', '', 'success', '', '', '{}', '')"
+            )
+    finally:
+        with connection.cursor() as cursor:
+            for role in (app, owner):
+                cursor.execute(f"DROP OWNED BY {role}")
+                cursor.execute(f"DROP ROLE {role}")
