@@ -7,6 +7,8 @@ VAULT_KEEPALIVE seconds. Put a TLS-terminating proxy in front and set VAULT_BEHI
 
 import multiprocessing
 import os
+import shutil
+import tempfile
 
 bind = os.environ.get("VAULT_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("VAULT_WORKERS", multiprocessing.cpu_count() * 2 + 1))
@@ -28,6 +30,82 @@ accesslog = None
 errorlog = "-"
 loglevel = os.environ.get("VAULT_LOG_LEVEL", "info").lower()
 wsgi_app = "vault_project.wsgi:application"
+# Gunicorn's control socket defaults to one path per user (~/.gunicorn/gunicorn.ctl), which two
+# instances on one host would share (stopping one removed the other's). None unless an instance
+# names its own.
+control_socket = os.environ.get("VAULT_CONTROL_SOCKET", "")
+control_socket_disable = not control_socket
+
+
+_OWN_METRICS_DIRECTORY: list[str] = []  # made here, so removed on exit
+
+
+def _metrics_directory() -> None:
+    """prometheus-client's multiprocess mode: each worker writes its counts to files here and a scrape
+    adds them up. One fresh directory per instance, unless the operator names one (then emptied)."""
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if directory:
+        os.makedirs(directory, exist_ok=True)
+        for name in os.listdir(directory):
+            if name.endswith(".db"):
+                os.remove(os.path.join(directory, name))
+        return
+    directory = tempfile.mkdtemp(prefix="card-vault-metrics-")
+    _OWN_METRICS_DIRECTORY.append(directory)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
+
+
+_metrics_directory()
+
+
+def on_exit(server) -> None:
+    """The instance stops: the metrics directory it made goes with it."""
+    for directory in _OWN_METRICS_DIRECTORY:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def child_exit(server, worker) -> None:
+    """A worker gone: its live gauges stop counting (its counters stay in the totals)."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def _json_logs() -> bool:
+    """As the vault's settings decide: JSON unless VAULT_LOG_FORMAT says plain or this is development."""
+    chosen = os.environ.get("VAULT_LOG_FORMAT")
+    if chosen:
+        return chosen == "json"
+    return os.environ.get("VAULT_ENV", "production") != "development"
+
+
+if _json_logs():
+    # Gunicorn's own lines (start, worker boot and exit, timeouts) as the vault's JSON, redacted too.
+    logconfig_dict = {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "filters": {"redact": {"()": "core.logging.RedactingFilter"}},
+        "formatters": {"json": {"()": "core.logging.VaultJsonFormatter"}},
+        "handlers": {
+            "stderr": {
+                "class": "logging.StreamHandler",
+                "formatter": "json",
+                "filters": ["redact"],
+                "stream": "ext://sys.stderr",
+            }
+        },
+        "root": {"level": "WARNING", "handlers": []},
+        "loggers": {
+            "gunicorn.error": {"level": loglevel.upper(), "handlers": ["stderr"], "propagate": False},
+            "gunicorn.access": {"level": "CRITICAL", "handlers": [], "propagate": False},
+        },
+    }
+
+
+def _serves_the_vault() -> bool:
+    """False when this config serves another Django project (the bench's bare baseline): the hooks
+    below are the vault's own."""
+    return os.environ.get("DJANGO_SETTINGS_MODULE", "vault_project.settings") == "vault_project.settings"
 
 
 def on_starting(server) -> None:
@@ -36,6 +114,8 @@ def on_starting(server) -> None:
 
     import django
 
+    if not _serves_the_vault():
+        return
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "vault_project.settings")
     django.setup()
     from django.db import DatabaseError, connections
@@ -57,6 +137,8 @@ def on_starting(server) -> None:
 
 def post_worker_init(worker) -> None:
     """Each worker tells the others, through the database, which keys it holds (tokens/instances.py)."""
+    if not _serves_the_vault():
+        return
     from tokens.instances import start_heartbeat
 
     start_heartbeat()

@@ -14,6 +14,7 @@ from rest_framework import exceptions as drf
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
+from api.refusals import note_refusal
 from core import errors
 from tokens.keys import KeyProviderUnavailable
 
@@ -123,6 +124,7 @@ def handle_exception(exc: Exception, context: dict[str, Any]) -> Response:
         log_unexpected(exc, getattr(request, "request_id", None))
         error = errors.InternalError()
     set_rollback()
+    note_refusal(request, error, context.get("kwargs") or {})
     headers = {}
     if isinstance(error, errors.RateLimited) and "retry_after" in error.extra:
         headers["Retry-After"] = str(error.extra["retry_after"])

@@ -1,12 +1,14 @@
 """Health endpoints for the production server and its orchestrator.
 
 `/health` is liveness: the process answers. `/health/ready` is readiness: the database answers, the
-keyring seals and opens a probe value, every key version stored cards need is configured (each
-check cached a few seconds: anyone may call readiness), and, when REDIS_URL is set, Redis answers;
-else 503 with which check failed. An unreachable Redis fails readiness only under the `deny` policy
-(VAULT_RATE_LIMIT_ON_STORE_ERROR): with `allow` the vault serves without it, and says so.
+key provider (the local keyring, the HSM or KMS) wraps and opens a probe key, every key version
+stored cards need is configured (each check cached a few seconds: anyone may call readiness), and,
+when REDIS_URL is set, Redis answers; else 503 with which check failed. An unreachable Redis fails
+readiness only under the `deny` policy (VAULT_RATE_LIMIT_ON_STORE_ERROR): with `allow` the vault
+serves without it, and says so.
 """
 
+import logging
 import time
 
 from django.conf import settings
@@ -17,10 +19,11 @@ from django.views.decorators.csrf import csrf_exempt
 from core import errors
 from core.responses import error_response
 from merchants.rate_limits import rate_store_reachable
-from tokens import crypto
+from tokens.custody import probe as key_provider_probe
 from tokens.rotation import fingerprint_versions_missing, kek_versions_missing
 
-_PROBE = crypto.CardSecret(number="0" * 16)
+access_logger = logging.getLogger("vault.access")
+
 KEYRING_PROBE_SECONDS = 5.0
 FINGERPRINT_PROBE_SECONDS = 60.0  # a scan of the fingerprints: rarer than the indexed KEK check
 
@@ -39,6 +42,7 @@ class _CachedProbe:
     def get(self, compute):
         now = time.monotonic()
         configuration = (
+            settings.VAULT_KEY_PROVIDER,
             settings.VAULT_ACTIVE_KEK,
             tuple(sorted(settings.VAULT_KEYRING)),
             tuple(sorted(settings.VAULT_FINGERPRINT_KEYS)),
@@ -46,14 +50,6 @@ class _CachedProbe:
         if self.of != configuration or now - self.at >= self.seconds:
             self.result, self.at, self.of = compute(), now, configuration
         return self.result
-
-
-def _seal_and_open() -> bool:
-    try:
-        sealed = crypto.seal(_PROBE, merchant_id="health", record_id="probe")
-        return crypto.open_sealed(sealed.value, merchant_id="health", record_id="probe") == _PROBE
-    except Exception:
-        return False
 
 
 keyring_probe = _CachedProbe(KEYRING_PROBE_SECONDS)
@@ -82,7 +78,7 @@ def live(request: HttpRequest) -> JsonResponse:
 def ready(request: HttpRequest) -> JsonResponse:
     if request.method not in ("GET", "HEAD"):
         return error_response(errors.MethodNotAllowed())
-    checks: dict[str, bool] = {"database": _database_ok(), "keyring": bool(keyring_probe.get(_seal_and_open))}
+    checks: dict[str, bool] = {"database": _database_ok(), "key_provider": bool(keyring_probe.get(key_provider_probe))}
     missing: dict[str, list[str]] = {}
     if checks["database"]:  # unknown while the database is down: not reported then
         try:
@@ -105,3 +101,33 @@ def ready(request: HttpRequest) -> JsonResponse:
     # Versions, never key material: what the operator must put back into the keyrings.
     body.update({name: versions for name, versions in missing.items() if versions})
     return JsonResponse(body, status=503)
+
+
+class ProbeMiddleware:
+    """Answer `/health` and `/health/ready` ahead of host validation and the access log: a load
+    balancer or orchestrator probes an instance by its address, whatever Host it sends, and a
+    probe every few seconds that succeeds is not worth a log line. A failing one is logged."""
+
+    probes = {"/health": live, "/health/ready": ready}
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest):
+        probe = self.probes.get(request.path_info)
+        if probe is None:
+            return self.get_response(request)
+        response = probe(request)
+        if response.status_code >= 400:
+            access_logger.warning(
+                "%s %s %s",
+                request.method,
+                request.path_info,
+                response.status_code,
+                extra={
+                    "route": request.path_info.lstrip("/"),
+                    "method": request.method,
+                    "status": response.status_code,
+                },
+            )
+        return response

@@ -5,6 +5,7 @@ from rest_framework.viewsets import ViewSet
 from api.authentication import ApiPrincipal
 from audit.actors import Actor
 from core import errors
+from core.client_address import client_address
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
@@ -45,5 +46,5 @@ class VaultViewSet(ViewSet):
             id=principal.api_key.key_id,
             merchant_id=principal.merchant.id,
             request_id=getattr(self.request, "request_id", ""),
-            origin=self.request.META.get("REMOTE_ADDR", "")[:64],
+            origin=client_address(self.request),
         )

@@ -125,8 +125,14 @@ def read_dotenv() -> dict[str, str]:
 def vault_env(database_url: str, **extra: str | None) -> dict[str, str]:
     """The production configuration, with the bench's database, quiet access log and no throttling."""
     env = {key: value for key, value in os.environ.items() if key != "DJANGO_SETTINGS_MODULE"}
+    # The checkout's development secrets, passed in the environment: production settings refuse to
+    # read a development .env (VAULT_ENV_FILE= reads none).
+    env.update({name: value for name, value in read_dotenv().items() if name not in env and name != "VAULT_ENV"})
     env.update(
         {
+            "VAULT_ENV_FILE": "",
+            # Plain HTTP on loopback, as if behind the TLS front: no redirect to HTTPS.
+            "VAULT_BEHIND_TLS_PROXY": "true",
             "DATABASE_URL": database_url,
             "VAULT_ENV": "production",
             "DJANGO_DEBUG": "false",
@@ -155,6 +161,36 @@ def manage(env: dict[str, str], *args: str, timeout: float = 3600) -> str:
 
 def manage_json(env: dict[str, str], *args: str) -> dict:
     return json.loads(manage(env, *args, "--json").strip().splitlines()[-1])
+
+
+SOFTHSM_MODULES = ("/usr/lib/softhsm/libsofthsm2.so", "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so")
+
+
+def softhsm_env(workdir: Path) -> dict[str, str] | None:
+    """A SoftHSM2 token in *workdir* holding a root key made by `manage.py create_root_key`: the settings
+    that point the vault at it (VAULT_KEY_PROVIDER not included). None when SoftHSM2 is missing."""
+    util = shutil.which("softhsm2-util")
+    module = next((path for path in SOFTHSM_MODULES if os.path.exists(path)), None)
+    if util is None or module is None:
+        log("SoftHSM2 is not installed (Debian package softhsm2): the pkcs11 rows are skipped")
+        return None
+    tokens = workdir / "softhsm" / "tokens"
+    tokens.mkdir(parents=True)
+    config = workdir / "softhsm" / "softhsm2.conf"
+    config.write_text(f"directories.tokendir = {tokens}\nobjectstore.backend = file\nlog.level = ERROR\n")
+    pin = secrets.token_hex(8)
+    env = {"SOFTHSM2_CONF": str(config)}
+    subprocess.run(  # noqa: S603
+        [util, "--init-token", "--free", "--label", "vault-bench", "--pin", pin, "--so-pin", secrets.token_hex(8)],
+        check=True, capture_output=True, env={**os.environ, **env},
+    )  # fmt: skip
+    return {
+        **env,
+        "VAULT_PKCS11_MODULE": module,
+        "VAULT_PKCS11_TOKEN_LABEL": "vault-bench",
+        "VAULT_PKCS11_KEY_LABEL": "vault-bench-root-1",
+        "VAULT_PKCS11_PIN": pin,
+    }
 
 
 def gunicorn_config(env: dict[str, str]) -> dict:
@@ -355,7 +391,7 @@ class Bench:
                 continue
             args = [PY, "manage.py", "seed_payment_methods", str(share), "--merchant-id", merchant_id]
             args += ["--customer-id", customer_id] if customer_id else []
-            args += ["--batch-size", "1000", "--no-progress"]
+            args += ["--batch-size", "1000", "--no-progress", "--force"]  # VAULT_ENV=production, a scratch database
             procs.append(subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE))  # noqa: S603
         for proc in procs:
             out, err = proc.communicate(timeout=3600)
@@ -404,6 +440,7 @@ def main_run(options) -> None:
     bench = Bench(options)
     results: dict[str, dict] = {}
     variants: dict[str, dict] = {}
+    providers: dict[str, dict] = {}
     extra: dict = {}
     started = time.monotonic()
     try:
@@ -417,8 +454,9 @@ def main_run(options) -> None:
             "customers:read", "customers:write", "payment_methods:read", "payment_methods:write",
         )  # fmt: skip
         reveal = manage_json(
-            env, "create_api_key", writer["merchant_id"], "--scopes", "payment_methods:read", "payment_methods:reveal"
-        )
+            env, "create_api_key", writer["merchant_id"], "--scopes", "payment_methods:read", "payment_methods:reveal",
+            "--single-control",
+        )  # fmt: skip
         nt = manage_json(
             env, "create_merchant", "Bench NT", "--network-tokenization", "--scopes",
             "customers:read", "customers:write", "payment_methods:read", "payment_methods:write",
@@ -495,6 +533,29 @@ def main_run(options) -> None:
                     ),
                 }
 
+        if not options.no_providers and (hsm := softhsm_env(bench.workdir)):
+            # Back to back, each on a freshly started vault: the keyring, then the merchant keys moved
+            # into the HSM by `rotate_keys --root` and the vault started with VAULT_KEY_PROVIDER=pkcs11.
+            manage({**env, **hsm}, "create_root_key")
+            bench.hsm_env = hsm
+            for name, provider_env in (
+                ("local", {**env, **hsm, "VAULT_KEY_PROVIDER": "local"}),
+                ("pkcs11", {**env, **hsm, "VAULT_KEY_PROVIDER": "pkcs11"}),
+            ):
+                bench.stop(vault)
+                if name == "pkcs11":
+                    moved = manage(provider_env, "rotate_keys", "--root", "--no-progress", "--force")
+                    log(f"key provider pkcs11: {moved.splitlines()[0] if moved else ''}")
+                log(f"key provider: {name}")
+                vault, base = bench.start("vault", provider_env)
+                providers[name] = {
+                    "pm_retrieve": run(base, "retrieve.lua", {**headers, "BENCH_IDS_FILE": str(read_file)}),
+                    "pm_create": run(
+                        base, "create_payment_method.lua", {**headers, "BENCH_CUSTOMER_ID": create_customer_id}
+                    ),
+                }
+            extra["providers"] = providers
+
         if options.profile:
             extra["profile"] = profile_paths(bench, vault, base, headers, read_file, create_customer_id)
 
@@ -523,7 +584,8 @@ def main_run(options) -> None:
 def baseline_phase(bench: Bench, env: dict[str, str], results: dict, when: str) -> None:
     """The bare stack, served like the vault: run at the start and at the end, to bracket the vault."""
     log(f"baseline ({when}): bare Django + DRF, same gunicorn config, same database")
-    baseline, base = bench.start("baseline", env, app="bench.baseline.wsgi:application")
+    baseline_env = {**env, "DJANGO_SETTINGS_MODULE": "bench.baseline.settings"}
+    baseline, base = bench.start("baseline", baseline_env, app="bench.baseline.wsgi:application")
     results[f"baseline_insert_{when}"] = bench.wrk.scenario(base, "baseline_insert.lua", {})
     row_ids = [r[0] for r in query(bench.db, "SELECT id FROM bench_baseline_row ORDER BY random() LIMIT 2000")]
     ids_file = write_ids(bench.workdir / "rows.txt", row_ids)
@@ -569,6 +631,9 @@ def delete_scenario(bench: Bench, base: str, headers: dict, merchant_id: str, up
 def count_queries(bench: Bench, key, profile, reveal_key, pm_id, list_customer_id, customer_id) -> dict:
     env = {
         **bench.base_env,
+        # After the key-provider rows the merchant keys are wrapped in the HSM: keep reaching it.
+        **getattr(bench, "hsm_env", {}),
+        "VAULT_KEY_PROVIDER": "local",
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost,testserver",
         "BENCH_API_KEY": key,
         "BENCH_PROFILE_ID": profile,
@@ -595,28 +660,43 @@ def count_queries(bench: Bench, key, profile, reveal_key, pm_id, list_customer_i
 
 
 def rotation(bench: Bench, merchant_id: str, records: int) -> dict:
-    """Seed up to *records* cards under the current keyring, add a KEK version, time rotate_keys."""
+    """With up to *records* cards stored: time a root rotation (a new KEK in the keyring: merchant keys
+    re-wrapped, cards untouched), then a rotation of the merchant's key (its cards re-wrapped)."""
     keyring = bench.base_env.get("VAULT_KEYRING") or read_dotenv().get("VAULT_KEYRING", "")
     versions = [int(entry.split(":", 1)[0]) for entry in keyring.split(",") if entry.strip()]
     if not versions:
         log("rotation skipped: no VAULT_KEYRING in the environment or .env")
         return {}
-    existing = query(bench.db, "SELECT count(*) FROM tokens_paymentmethod WHERE kek_version <> ''")[0][0]
+    base_env = {**bench.base_env, **getattr(bench, "hsm_env", {}), "VAULT_KEY_PROVIDER": "local"}
+    existing = query(bench.db, "SELECT count(*) FROM tokens_paymentmethod WHERE sealed_card <> ''")[0][0]
     to_seed = max(0, records - existing)
     log(f"rotation: seeding {to_seed} cards (with the {existing} already stored: {existing + to_seed})")
-    seed_rate = bench.seed(to_seed, merchant_id, jobs=2) if to_seed else 0.0
+    seed_rate = bench.seed(to_seed, merchant_id, jobs=2, env=base_env) if to_seed else 0.0
     query(bench.db, "VACUUM ANALYZE tokens_paymentmethod")
+    stored = query(bench.db, "SELECT count(*) FROM tokens_paymentmethod WHERE sealed_card <> ''")[0][0]
+    merchant_keys = query(bench.db, "SELECT count(*) FROM tokens_merchantkey WHERE state <> 'destroyed'")[0][0]
     new = base64.b64encode(secrets.token_bytes(32)).decode()
     new_version = str(max(versions) + 1)
-    env = {**bench.base_env, "VAULT_KEYRING": f"{keyring},{new_version}:{new}", "VAULT_ACTIVE_KEK": new_version}
-    log(f"rotation: manage.py rotate_keys --no-progress (KEK {new_version} added)")
+    env = {**base_env, "VAULT_KEYRING": f"{keyring},{new_version}:{new}", "VAULT_ACTIVE_KEK": new_version}
+    log(f"rotation: manage.py rotate_keys --root (KEK {new_version} added; {stored} cards stored)")
     started = time.monotonic()
-    out = manage(env, "rotate_keys", "--no-progress")
+    out = manage(env, "rotate_keys", "--root", "--no-progress", "--force")
+    root_seconds = time.monotonic() - started
+    match = re.search(r"re-wrapped (\d+) merchant key\(s\) under root key \S+ in ([0-9.]+) s", out)
+    root_keys, root_inner = (int(match.group(1)), float(match.group(2))) if match else (0, 0.0)
+    log(f"rotation: root: {root_keys} merchant key(s) in {root_seconds:.1f} s ({root_inner:.2f} s inside the command)")
+    log(f"rotation: manage.py rotate_keys --merchant {merchant_id} --new-merchant-key")
+    started = time.monotonic()
+    out = manage(env, "rotate_keys", "--merchant", merchant_id, "--new-merchant-key", "--no-progress", "--force")
     elapsed = time.monotonic() - started
     match = re.search(r"re-wrapped (\d+) record", out)
     done = int(match.group(1)) if match else 0
-    log(f"rotation: {done} records in {elapsed:.1f} s = {done / elapsed:.0f} records/s")
-    return {"records": done, "seconds": elapsed, "rate": done / elapsed, "seed_rate": seed_rate, "batch_size": 500}
+    log(f"rotation: merchant key: {done} records in {elapsed:.1f} s = {done / elapsed:.0f} records/s")
+    return {
+        "records": done, "seconds": elapsed, "rate": done / elapsed, "seed_rate": seed_rate, "batch_size": 500,
+        "stored": stored, "merchant_keys": merchant_keys, "root_keys": root_keys, "root_seconds": root_seconds,
+        "root_inner": root_inner,
+    }  # fmt: skip
 
 
 # --- profiling --------------------------------------------------------------------------------
@@ -842,6 +922,15 @@ def report(options, config: dict, results: dict, variants: dict, extra: dict) ->
     if extra.get("rotation"):
         rot = extra["rotation"]
         targets.append(("rotate_keys ≥ 5,000 records/s", f"{rot['rate']:.0f} records/s", rot["rate"] >= 5000))
+        targets.append((f"root rotation with {rot['stored']:,} cards stored: seconds", f"{rot['root_seconds']:.1f} s",
+                        rot["root_seconds"] < 10))  # fmt: skip
+    if extra.get("providers"):
+        for key, label in (("pm_create", "create"), ("pm_retrieve", "retrieve")):
+            local_best, hsm_best = (
+                max(r["rps"] for r in extra["providers"][p][key].values()) for p in ("local", "pkcs11")
+            )
+            targets.append((f"{label} with pkcs11 within 5% of local", f"{hsm_best / local_best:.3f}",
+                            hsm_best >= 0.95 * local_best))  # fmt: skip
     lines += ["| target | measured | met |", "|---|---:|---|"]
     lines += [f"| {name} | {value} | {'yes' if met else '**no**'} |" for name, value, met in targets]
     if variants:
@@ -856,6 +945,29 @@ def report(options, config: dict, results: dict, variants: dict, extra: dict) ->
                 r4, r16 = runs[key][4], runs[key][16]
                 cells = [name, label, f"{r4['rps']:.0f}", ms(r4["p99_us"]), f"{r16['rps']:.0f}", ms(r16["p99_us"])]
                 lines.append("| " + " | ".join(cells) + " |")
+    if extra.get("providers"):
+        prov = extra["providers"]
+        lines += [
+            "",
+            "## Key providers (same run, back to back, vault restarted for each)",
+            "",
+            "`local`: the root key in VAULT_KEYRING. `pkcs11`: the root key inside a SoftHSM2 token "
+            "(`manage.py create_root_key`, not extractable), the merchant keys moved under it by "
+            "`rotate_keys --root` before the vault started. Each worker asks the provider once per merchant "
+            "and VAULT_MERCHANT_KEY_CACHE_SECONDS; the rows show what that costs.",
+            "",
+            "| provider | scenario | req/s @4 | p99 @4 (ms) | req/s @16 | p99 @16 (ms) | saturation | pkcs11 / local |",
+            "|---|---|---:|---:|---:|---:|---:|---:|",
+        ]
+        for name in ("local", "pkcs11"):
+            for key, label in (("pm_retrieve", "retrieve"), ("pm_create", "create")):
+                r4, r16 = prov[name][key][4], prov[name][key][16]
+                best = max(r4["rps"], r16["rps"])
+                local_best = max(r["rps"] for r in prov["local"][key].values())
+                ratio = f"{best / local_best:.3f}" if name == "pkcs11" else ""
+                cells = [name, label, f"{r4['rps']:.0f}", ms(r4["p99_us"]), f"{r16['rps']:.0f}", ms(r16["p99_us"]),
+                         f"{best:.0f}", ratio]  # fmt: skip
+                lines.append("| " + " | ".join(cells) + " |")
     if extra.get("nt_tokens"):
         nt = extra["nt_tokens"]
         lines += [
@@ -869,9 +981,15 @@ def report(options, config: dict, results: dict, variants: dict, extra: dict) ->
             "",
             "## Key rotation",
             "",
-            f"`manage.py rotate_keys --no-progress` (batch size {rot['batch_size']}, the default) after adding a KEK "
-            f"version: {rot['records']} records re-wrapped in {rot['seconds']:.1f} s (wall, process start included) = "
-            f"**{rot['rate']:.0f} records/s**. The records were seeded with `seed_payment_methods`"
+            f"Root rotation with **{rot['stored']:,} cards stored** ({rot['merchant_keys']} merchant keys): a KEK "
+            f"version added to VAULT_KEYRING, then `manage.py rotate_keys --root`: {rot['root_keys']} merchant "
+            f"key(s) re-wrapped in **{rot['root_seconds']:.1f} s** wall, process start included "
+            f"({rot['root_inner']:.2f} s of work); no card touched.",
+            "",
+            f"Merchant-key rotation: `manage.py rotate_keys --merchant … --new-merchant-key` (batch size "
+            f"{rot['batch_size']}, the default): {rot['records']:,} records re-wrapped in {rot['seconds']:.1f} s "
+            f"(wall, process start included) = **{rot['rate']:.0f} records/s**. The records were seeded with "
+            "`seed_payment_methods`"
             + (f" ({rot['seed_rate']:.0f} cards/s, two processes)." if rot["seed_rate"] else "."),
         ]
     if extra.get("queries"):
@@ -955,6 +1073,7 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=int(os.environ.get("BENCH_WARMUP", "3")))
     parser.add_argument("--wrk-threads", type=int, default=1)
     parser.add_argument("--no-variants", action="store_true", help="skip the rate-limit counter variants")
+    parser.add_argument("--no-providers", action="store_true", help="skip the local/pkcs11 key-provider rows")
     parser.add_argument("--skip-rotation", action="store_true")
     parser.add_argument("--rotation-records", type=int, default=100_000)
     parser.add_argument("--profile", action="store_true", help="py-spy on create and retrieve (needs py-spy)")

@@ -158,3 +158,37 @@ class InternalError(VaultError):
     status_code = 500
     code = "HE_00"
     message = "Something went wrong"
+
+
+# --- Answered by the TLS front (deploy/nginx/), never raised in Python: nginx renders these bodies,
+# so a client meets one envelope whoever refuses it (scripts/nginx_front.py writes them).
+
+
+class RequestTimeout(VaultError):
+    status_code = 408
+    code = "IR_06"
+    message = "The request was not received in time"
+
+
+class UriTooLong(VaultError):
+    status_code = 414
+    code = "IR_06"
+    message = "The request URL is too long"
+
+
+class HeadersTooLarge(VaultError):
+    status_code = 431
+    code = "IR_06"
+    message = "The request headers are too large"
+
+
+class UpstreamUnavailable(VaultError):
+    status_code = 502
+    code = "HE_00"
+    message = "The vault is unavailable; try again"
+
+
+class UpstreamTimeout(VaultError):
+    status_code = 504
+    code = "HE_00"
+    message = "The vault did not answer in time; try again"

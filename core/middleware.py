@@ -12,6 +12,7 @@ from django.http import HttpRequest, HttpResponse
 from core import errors
 from core.card_numbers import may_hold_card_number
 from core.ids import API_KEY_PREFIX
+from core.request_context import current_request_id
 from core.responses import error_response
 
 # A caller's own request id is kept only when it cannot smuggle anything into a log line.
@@ -38,7 +39,11 @@ class RequestIdMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         request.request_id = _request_id(request.META.get("HTTP_X_REQUEST_ID", ""))
-        response = self.get_response(request)
+        token = current_request_id.set(request.request_id)  # every log line below carries it
+        try:
+            response = self.get_response(request)
+        finally:
+            current_request_id.reset(token)
         response["X-Request-Id"] = request.request_id
         # Responses carry card data and keys: no cache, shared or private, may keep them.
         response["Cache-Control"] = "no-store"

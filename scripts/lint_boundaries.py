@@ -18,10 +18,12 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-MERCHANT_OWNED = frozenset({"Customer", "PaymentMethod"})
+MERCHANT_OWNED = frozenset({"Customer", "PaymentMethod", "MerchantKey", "MerchantShredRequest"})
 MANAGERS = frozenset({"objects", "unscoped", "_default_manager", "_base_manager"})
 # Modules whose purpose is to query: selectors, services, and the models themselves.
-QUERY_MODULES = frozenset({"selectors.py", "services.py", "customer_services.py", "models.py"})
+QUERY_MODULES = frozenset(
+    {"selectors.py", "services.py", "customer_services.py", "merchant_keys.py", "shredding.py", "models.py"}
+)
 # Jobs that cross merchants on purpose; they may use `unscoped` and nothing else.
 CROSS_MERCHANT_JOBS = ("tokens/rotation.py", "/management/commands/")
 

@@ -19,7 +19,10 @@ CELL_ID_RE = re.compile(r"[A-Za-z0-9]{2}", re.ASCII)
 def check_secret(name: str, value: str | None) -> str:
     """Return *value* if it is a strong secret, else raise ImproperlyConfigured naming *name*."""
     if not value:
-        raise ImproperlyConfigured(f"{name} is not set. Generate one with `make env` or see the README.")
+        raise ImproperlyConfigured(
+            f"{name} is not set. In production, set it in the environment (README, Configuration); "
+            "for development on this machine only, `make env` writes a .env."
+        )
     if len(value) < MIN_SECRET_LENGTH:
         raise ImproperlyConfigured(f"{name} is too short: use at least {MIN_SECRET_LENGTH} random characters.")
     if len(set(value)) < MIN_DISTINCT_CHARACTERS:
@@ -53,7 +56,10 @@ _KEY_VERSION_RE = re.compile(r"[0-9]{1,6}", re.ASCII)
 def parse_keyring(name: str, value: str | None) -> dict[str, bytes]:
     """Parse `version:base64key,…` into {version: 32-byte key}; refuse anything missing or weak."""
     if not value:
-        raise ImproperlyConfigured(f"{name} is not set. Generate one with `make env` or see the README.")
+        raise ImproperlyConfigured(
+            f"{name} is not set. In production, set it in the environment (README, Configuration); "
+            "for development on this machine only, `make env` writes a .env."
+        )
     keyring: dict[str, bytes] = {}
     for entry in value.split(","):
         version, sep, encoded = entry.strip().partition(":")
@@ -78,3 +84,40 @@ def parse_keyring(name: str, value: str | None) -> dict[str, bytes]:
 
 def newest_version(keyring: dict[str, bytes]) -> str:
     return max(keyring, key=int)
+
+
+def check_key_provider(name: str, *, pkcs11: tuple[str, str, str, str], kms_key_id: str) -> None:
+    """Refuse to start with a key provider that lacks what it needs (never a silent fallback)."""
+    if name == "pkcs11" and not all(pkcs11):
+        raise ImproperlyConfigured(
+            "VAULT_KEY_PROVIDER=pkcs11 needs VAULT_PKCS11_MODULE, VAULT_PKCS11_TOKEN_LABEL, "
+            "VAULT_PKCS11_KEY_LABEL and VAULT_PKCS11_PIN or VAULT_PKCS11_PIN_FILE."
+        )
+    if name == "aws-kms" and not kms_key_id:
+        raise ImproperlyConfigured("VAULT_KEY_PROVIDER=aws-kms needs VAULT_KMS_KEY_ID.")
+
+
+def env_file_declares(path: str, name: str) -> str | None:
+    """The value *path* (a .env file) gives *name*, or None: read without loading the file."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            lines = handle.read().splitlines()
+    except FileNotFoundError:
+        return None
+    value = None
+    for line in lines:
+        key, sep, raw = line.strip().removeprefix("export ").partition("=")
+        if sep and key.strip() == name:
+            value = raw.strip().strip("'\"")
+    return value
+
+
+def check_env_file(path: str, process_env: str | None) -> None:
+    """Refuse a development .env under VAULT_ENV=production: its secrets were made on a laptop, and a
+    host that lost its VAULT_ENV would otherwise run in development mode without a word."""
+    if process_env == "production" and env_file_declares(path, "VAULT_ENV") == "development":
+        raise ImproperlyConfigured(
+            f"VAULT_ENV=production, but {path} is a development file (`make env` wrote it). In production, "
+            "set the settings in the environment and VAULT_ENV_FILE= (empty) to read no file, or point "
+            "VAULT_ENV_FILE at a production file."
+        )

@@ -5,8 +5,10 @@ lacks are appended, so secrets already in use never change. The file is git-igno
 """
 
 import base64
+import os
 import secrets
 import sys
+import tempfile
 from pathlib import Path
 
 
@@ -17,6 +19,7 @@ def fresh_values() -> dict[str, str]:
         "VAULT_API_KEY_PEPPER": secrets.token_urlsafe(32),
         "VAULT_KEYRING": f"1:{new_key()}",
         "VAULT_FINGERPRINT_KEYS": f"1:{new_key()}",
+        "VAULT_AUDIT_KEYS": f"1:{new_key()}",
     }
 
 
@@ -42,9 +45,23 @@ def ensure_env_file(path: Path) -> list[str]:
         if not text.endswith("\n"):
             text += "\n"
         text += "".join(f"{name}={value}\n" for name, value in missing.items())
-        path.write_text(text)
-        path.chmod(0o600)
+        _write_private(path, text)
     return list(missing)
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Write *path* readable by its owner only from the first byte: a temporary file created 0600 in
+    the same directory, then renamed over it, so no reader ever sees it open or half written."""
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")  # mkstemp creates it 0600
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
 
 
 def main(argv: list[str]) -> None:

@@ -11,13 +11,26 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
-from vault_project.config import check_api_prefixes, check_cell_id, check_secret, newest_version, parse_keyring
+from core.client_address import parse_trusted_proxies
+from vault_project.config import (
+    check_api_prefixes,
+    check_cell_id,
+    check_env_file,
+    check_key_provider,
+    check_secret,
+    newest_version,
+    parse_keyring,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
+# A development .env beside manage.py (`make env`), or the file VAULT_ENV_FILE names ("" reads none).
 # Variables already in the process environment win over the file.
-environ.Env.read_env(BASE_DIR / ".env")
+VAULT_ENV_FILE = os.environ.get("VAULT_ENV_FILE", str(BASE_DIR / ".env"))
+if VAULT_ENV_FILE:
+    check_env_file(VAULT_ENV_FILE, os.environ.get("VAULT_ENV"))
+    environ.Env.read_env(VAULT_ENV_FILE)
 
 VAULT_ENV = env.str("VAULT_ENV", default="production")
 if VAULT_ENV not in ("development", "production"):
@@ -30,17 +43,60 @@ if DEBUG and not DEVELOPMENT:
 
 SECRET_KEY = check_secret("DJANGO_SECRET_KEY", env.str("DJANGO_SECRET_KEY", default=""))
 VAULT_API_KEY_PEPPER = check_secret("VAULT_API_KEY_PEPPER", env.str("VAULT_API_KEY_PEPPER", default=""))
-# Key-encryption keys (KEKs) that wrap each card's data key, by version; the newest encrypts.
-VAULT_KEYRING = parse_keyring("VAULT_KEYRING", env.str("VAULT_KEYRING", default=""))
-VAULT_ACTIVE_KEK = env.str("VAULT_ACTIVE_KEK", default=newest_version(VAULT_KEYRING))
+# Who holds the root key that wraps each merchant's key: `local` (VAULT_KEYRING, in this process),
+# `pkcs11` (an HSM) or `aws-kms`. See docs/KEY_MANAGEMENT.md.
+VAULT_KEY_PROVIDER = env.str("VAULT_KEY_PROVIDER", default="local")
+if VAULT_KEY_PROVIDER not in ("local", "pkcs11", "aws-kms"):
+    raise ImproperlyConfigured("VAULT_KEY_PROVIDER must be 'local', 'pkcs11' or 'aws-kms'.")
+# Versioned local keys: the `local` provider's root keys, and the keys that wrapped card data keys
+# before merchant keys existed (those values keep opening until `rotate_keys` moves them). Needed
+# with another provider only while such values, or merchant keys wrapped by `local`, remain.
+VAULT_KEYRING = (
+    parse_keyring("VAULT_KEYRING", env.str("VAULT_KEYRING", default=""))
+    if VAULT_KEY_PROVIDER == "local" or env.str("VAULT_KEYRING", default="")
+    else {}
+)
+VAULT_ACTIVE_KEK = env.str("VAULT_ACTIVE_KEK", default=newest_version(VAULT_KEYRING) if VAULT_KEYRING else "")
 # Start even though stored cards use a KEK version missing from VAULT_KEYRING (those cards answer 503).
 VAULT_ALLOW_MISSING_KEKS = env.bool("VAULT_ALLOW_MISSING_KEKS", default=False)
-if VAULT_ACTIVE_KEK not in VAULT_KEYRING:
+if VAULT_KEYRING and VAULT_ACTIVE_KEK not in VAULT_KEYRING:
     raise ImproperlyConfigured("VAULT_ACTIVE_KEK must name a version present in VAULT_KEYRING.")
+# PKCS#11: the module (a .so), the token and the root key's label; the user PIN from the
+# environment or, better, a file readable by the vault's user only.
+VAULT_PKCS11_MODULE = env.str("VAULT_PKCS11_MODULE", default="")
+VAULT_PKCS11_TOKEN_LABEL = env.str("VAULT_PKCS11_TOKEN_LABEL", default="")
+VAULT_PKCS11_KEY_LABEL = env.str("VAULT_PKCS11_KEY_LABEL", default="")
+VAULT_PKCS11_PIN = env.str("VAULT_PKCS11_PIN", default="")
+VAULT_PKCS11_PIN_FILE = env.str("VAULT_PKCS11_PIN_FILE", default="")
+# AWS KMS: a symmetric key id, ARN or alias; region and endpoint fall back to boto3's own settings.
+VAULT_KMS_KEY_ID = env.str("VAULT_KMS_KEY_ID", default="")
+VAULT_KMS_REGION = env.str("VAULT_KMS_REGION", default="") or env.str("AWS_REGION", default="")
+VAULT_KMS_ENDPOINT_URL = env.str("VAULT_KMS_ENDPOINT_URL", default="")
+VAULT_KMS_TIMEOUT_SECONDS = env.float("VAULT_KMS_TIMEOUT_SECONDS", default=3.0)
+check_key_provider(
+    VAULT_KEY_PROVIDER,
+    pkcs11=(
+        VAULT_PKCS11_MODULE,
+        VAULT_PKCS11_TOKEN_LABEL,
+        VAULT_PKCS11_KEY_LABEL,
+        VAULT_PKCS11_PIN or VAULT_PKCS11_PIN_FILE,
+    ),
+    kms_key_id=VAULT_KMS_KEY_ID,
+)
+# How long an unwrapped merchant key stays in a process's memory: fewer calls to the key provider,
+# and, while it is down, how long the merchants already served keep being served. 0: not kept.
+VAULT_MERCHANT_KEY_CACHE_SECONDS = env.int("VAULT_MERCHANT_KEY_CACHE_SECONDS", default=300)
+if not 0 <= VAULT_MERCHANT_KEY_CACHE_SECONDS <= 3600:
+    raise ImproperlyConfigured("VAULT_MERCHANT_KEY_CACHE_SECONDS must be between 0 and 3600.")
 # Keys for card fingerprints (HMAC-SHA256), by version, kept apart from the KEKs; the newest is used.
 VAULT_FINGERPRINT_KEYS = parse_keyring("VAULT_FINGERPRINT_KEYS", env.str("VAULT_FINGERPRINT_KEYS", default=""))
 if set(VAULT_FINGERPRINT_KEYS.values()) & set(VAULT_KEYRING.values()):
     raise ImproperlyConfigured("VAULT_FINGERPRINT_KEYS must not reuse key material from VAULT_KEYRING.")
+# Keys for the audit trail's chain of MACs (HMAC-SHA256), by version; the newest signs new rows, the
+# older ones verify the rows they signed. Kept apart from every other key.
+VAULT_AUDIT_KEYS = parse_keyring("VAULT_AUDIT_KEYS", env.str("VAULT_AUDIT_KEYS", default=""))
+if set(VAULT_AUDIT_KEYS.values()) & (set(VAULT_FINGERPRINT_KEYS.values()) | set(VAULT_KEYRING.values())):
+    raise ImproperlyConfigured("VAULT_AUDIT_KEYS must not reuse key material from another keyring.")
 
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost"] if DEVELOPMENT else [])
 if not ALLOWED_HOSTS:
@@ -62,6 +118,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "core.middleware.RequestIdMiddleware",
+    # Health probes: answered whatever Host they carry, and logged only when they fail.
+    "api.health.ProbeMiddleware",
     "core.middleware.BodyLimitMiddleware",
     "core.logging.AccessLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -87,7 +145,12 @@ TEMPLATES = [
 ]
 
 # SQLite is the embedded default; DATABASE_URL=postgres://… selects PostgreSQL.
-DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+_DATABASE_URL = env.str("DATABASE_URL", default="")
+if not _DATABASE_URL and not DEVELOPMENT:
+    raise ImproperlyConfigured("VAULT_ENV=production needs DATABASE_URL=postgres://… (it is not set).")
+DATABASES = {"default": environ.Env.db_url_config(_DATABASE_URL or f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+if "ENGINE" not in DATABASES["default"]:
+    raise ImproperlyConfigured("DATABASE_URL must start with postgres:// (or sqlite:// for development).")
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {
@@ -104,6 +167,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if not DEVELOPMENT and DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+    raise ImproperlyConfigured(
+        "VAULT_ENV=production needs DATABASE_URL=postgres://…: SQLite is the development default, one file "
+        "on one host, and not what a vault's cards should live in."
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Admin console (the restricted Django admin) ---------------------------------------------
@@ -115,7 +183,7 @@ INSTALLED_APPS += [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django_otp",
-    "django_otp.plugins.otp_totp",
+    "console.apps.AuthenticatorsConfig",  # django_otp.plugins.otp_totp, with a readable name
     "axes",
     "console",
 ]
@@ -147,10 +215,13 @@ AXES_LOCKOUT_PARAMETERS = ["username"]
 # Locking by username is what PCI DSS asks for; counting by address too would let one noisy client
 # (or a proxy that hides client addresses) lock every administrator out at once.
 SILENCED_SYSTEM_CHECKS = ["axes.W006"]
-AXES_RESET_ON_SUCCESS = True
+# A correct password is only half a sign-in: wrong codes keep counting across password re-entries,
+# and the count is reset only once the second factor is verified too (console/views.py).
+AXES_RESET_ON_SUCCESS = False
 # Masked in axes' logs and in the form data it keeps of a failed attempt (passwords always are).
 AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "otp_token", "csrfmiddlewaretoken"]
 AXES_LOCKOUT_TEMPLATE = "console/locked_out.html"
+AXES_CLIENT_IP_CALLABLE = "core.client_address.axes_client_address"
 # PCI DSS 8.2.8: a console session ends after 15 idle minutes; every request restarts the clock.
 SESSION_COOKIE_AGE = 15 * 60
 SESSION_SAVE_EVERY_REQUEST = True
@@ -173,6 +244,8 @@ OTP_TOTP_ISSUER = "Card Vault"
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
+# Dates and times to the second with their zone (vault_project/formats/en/formats.py).
+FORMAT_MODULE_PATH = ["vault_project.formats"]
 USE_I18N = False
 USE_TZ = True
 
@@ -187,9 +260,31 @@ X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = not DEVELOPMENT
 CSRF_COOKIE_SECURE = not DEVELOPMENT
-SECURE_PROXY_SSL_HEADER = (
-    ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("VAULT_BEHIND_TLS_PROXY", default=False) else None
-)
+VAULT_BEHIND_TLS_PROXY = env.bool("VAULT_BEHIND_TLS_PROXY", default=False)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if VAULT_BEHIND_TLS_PROXY else None
+if VAULT_BEHIND_TLS_PROXY:
+    # The TLS proxy redirects plain HTTP and sends HSTS itself (deploy/nginx/): not twice.
+    SILENCED_SYSTEM_CHECKS += ["security.W004", "security.W008"]
+elif not DEVELOPMENT:
+    # Production without a TLS proxy in front: Django redirects to HTTPS and sends HSTS. Health probes
+    # (a load balancer's, over plain HTTP to the instance) are answered where they ask.
+    SECURE_SSL_REDIRECT = True
+    SECURE_REDIRECT_EXEMPT = [r"^health(/ready)?$"]
+    SECURE_HSTS_SECONDS = 365 * 24 * 3600
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    # Preloading binds the whole domain to HTTPS in browsers for good: the operator's call, not ours.
+    SECURE_HSTS_PRELOAD = env.bool("VAULT_HSTS_PRELOAD", default=False)
+    if not SECURE_HSTS_PRELOAD:
+        SILENCED_SYSTEM_CHECKS += ["security.W021"]
+# Proxies (addresses or CIDR ranges) whose X-Forwarded-For is believed: the client's address is the
+# rightmost hop that is not one of them (core/client_address.py). Empty: the peer's address, always.
+VAULT_TRUSTED_PROXIES = env.list("VAULT_TRUSTED_PROXIES", default=[])
+parse_trusted_proxies(VAULT_TRUSTED_PROXIES)
+
+# Prometheus scrapes /metrics with `Authorization: Bearer <this>`; empty: no /metrics route (404).
+VAULT_METRICS_TOKEN = env.str("VAULT_METRICS_TOKEN", default="")
+if VAULT_METRICS_TOKEN:
+    check_secret("VAULT_METRICS_TOKEN", VAULT_METRICS_TOKEN)
 
 # --- Vault knobs ------------------------------------------------------------------------------
 VAULT_CELL_ID = check_cell_id(env.str("VAULT_CELL_ID", default="01"))
@@ -271,7 +366,11 @@ VAULT_LOG_FORMAT = env.str("VAULT_LOG_FORMAT", default="plain" if DEVELOPMENT el
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"redact": {"()": "core.logging.RedactingFilter"}},
+    "filters": {
+        "redact": {"()": "core.logging.RedactingFilter"},
+        "request_id": {"()": "core.request_context.RequestIdFilter"},
+        "disallowed_host": {"()": "core.logging.DisallowedHostFilter"},
+    },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
         "json": {"()": "core.logging.VaultJsonFormatter"},
@@ -280,15 +379,25 @@ LOGGING = {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": "json" if VAULT_LOG_FORMAT == "json" else "plain",
-            "filters": ["redact"],
+            "filters": ["request_id", "redact"],
         }
     },
     "root": {"handlers": ["console"], "level": env.str("VAULT_LOG_LEVEL", default="INFO")},
     "loggers": {
         # Django's request logger prints request details on 4xx/5xx; our handler logs what is needed.
         "django.request": {"level": "ERROR", "propagate": True},
+        # Any client can send a Host the vault does not serve: a warning without a traceback, at most
+        # once a minute per host, instead of an ERROR with a stack on every probe.
+        "django.security.DisallowedHost": {"filters": ["disallowed_host"], "propagate": True},
         # The development server's access log, through the redacting handler like everything else.
         "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
         "vault.access": {"level": env.str("VAULT_ACCESS_LOG_LEVEL", default="INFO")},
+        # The KMS client logs whole request bodies at DEBUG, a merchant key in clear among them: never
+        # below WARNING, whatever VAULT_LOG_LEVEL says.
+        "botocore": {"level": "WARNING"},
+        # django-axes announces itself at INFO in every process, every management command included.
+        "axes.apps": {"level": "WARNING"},
+        "boto3": {"level": "WARNING"},
+        "urllib3": {"level": "WARNING"},
     },
 }

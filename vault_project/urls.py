@@ -6,7 +6,7 @@ from django.conf import settings
 from django.urls import path
 from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
 
-from api import health
+from api import health, metrics
 from api.customers import urls as customer_urls
 from api.payment_methods import urls as payment_method_urls
 from api.routes import prefixed_patterns, short_patterns
@@ -34,6 +34,7 @@ urlpatterns = [
     path("openapi.json", read_only(SpectacularJSONAPIView.as_view(**_public)), name="openapi"),
     path("health", health.live, name="health"),
     path("health/ready", health.ready, name="health-ready"),
+    path("metrics", metrics.metrics, name="metrics"),
     path("docs", read_only(SpectacularSwaggerView.as_view(url_name="openapi", **_public)), name="docs"),
     *short_patterns(_API_ROUTES),
 ]

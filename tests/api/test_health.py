@@ -1,14 +1,18 @@
 """Liveness and readiness endpoints."""
 
+from io import StringIO
+
 import pytest
+from django.core.management import call_command
 from django.db import OperationalError
 from django.test import Client
 
 from api import health
 from tests.helpers.customers import create_customer
 from tests.helpers.payment_methods import create_payment_method
+from tokens.custody.local import LocalRoot
 from tokens.keys import KeyProviderUnavailable
-from tokens.models import PaymentMethod
+from tokens.models import MerchantKey, PaymentMethod
 
 
 @pytest.fixture(autouse=True)
@@ -27,7 +31,7 @@ def test_ready_checks_database_and_keyring(db):
     assert response.status_code == 200
     assert response.json() == {
         "status": "ready",
-        "checks": {"database": True, "keyring": True, "keys_in_use": True},
+        "checks": {"database": True, "key_provider": True, "keys_in_use": True},
     }
 
 
@@ -35,10 +39,10 @@ def test_not_ready_without_a_usable_keyring(db, monkeypatch):
     def unavailable():
         raise KeyProviderUnavailable("kms down")
 
-    monkeypatch.setattr("tokens.crypto.key_provider", unavailable)
+    monkeypatch.setattr("tokens.custody.root_provider", unavailable)
     response = Client().get("/health/ready")
     assert response.status_code == 503
-    assert response.json()["checks"] == {"database": True, "keyring": False, "keys_in_use": True}
+    assert response.json()["checks"] == {"database": True, "key_provider": False, "keys_in_use": True}
     assert response.json()["error"]["code"] == "HE_00"
 
 
@@ -57,10 +61,10 @@ def test_health_routes_refuse_other_methods(db):
     assert Client().delete("/health/ready").status_code == 405
 
 
-def test_the_keyring_probe_is_cached_for_a_few_seconds(db, monkeypatch):
+def test_the_key_provider_probe_is_cached_for_a_few_seconds(db, monkeypatch):
     sealed = []
-    real_seal = health.crypto.seal
-    monkeypatch.setattr(health.crypto, "seal", lambda *a, **k: sealed.append(1) or real_seal(*a, **k))
+    real_wrap = LocalRoot.wrap
+    monkeypatch.setattr(LocalRoot, "wrap", lambda *a, **k: sealed.append(1) or real_wrap(*a, **k))
     for _ in range(5):
         assert Client().get("/health/ready").status_code == 200
     assert len(sealed) == 1
@@ -83,16 +87,20 @@ def test_readiness_reports_redis_and_fails_without_it_only_under_the_deny_policy
 
 
 def test_readiness_names_kek_versions_that_stored_cards_need_and_the_keyring_lacks(api, settings):
+    keyring_before = dict(settings.VAULT_KEYRING)
     card = create_payment_method(api, create_customer(api)["id"])
-    stored = PaymentMethod.objects.get(pk=card["id"]).kek_version
+    # The merchant key that wraps the card is wrapped under the local root key of this version.
+    stored = MerchantKey.objects.get(merchant_id=PaymentMethod.objects.get(pk=card["id"]).merchant_id).root_version
     settings.VAULT_KEYRING = {"9": bytes(range(32))}
     settings.VAULT_ACTIVE_KEK = "9"
     response = Client().get("/health/ready")
     assert response.status_code == 503
     assert response.json()["checks"]["keys_in_use"] is False
     assert response.json()["missing_kek_versions"] == [stored]
-    # Deleted cards hold no ciphertext: once none needs the version, the instance is ready again.
-    api.delete(f"/payment_methods/{card['id']}")
+    # Once the merchant key is re-wrapped under the new root key, the instance is ready again.
+    settings.VAULT_KEYRING = {stored: keyring_before[stored], "9": bytes(range(32))}
+    call_command("rotate_keys", "--root", stdout=StringIO())
+    settings.VAULT_KEYRING = {"9": bytes(range(32))}
     health.missing_keks_probe.forget()
     assert Client().get("/health/ready").status_code == 200
 

@@ -31,7 +31,8 @@ SCOPES = {
     (PaymentMethodViewSet, "network_token_eligibility"): scopes.PAYMENT_METHODS_READ,
 }
 # URLs outside the API key scheme: the console, the public documents and probes, the signed webhook.
-NOT_API_ROUTES = {"/openapi.json", "/health", "/health/ready", "/docs", "/webhooks/token_service"}
+# /metrics answers its own bearer token, not an API key: tests/operations/test_metrics.py.
+NOT_API_ROUTES = {"/openapi.json", "/health", "/health/ready", "/docs", "/metrics", "/webhooks/token_service"}
 
 
 def test_the_registry_holds_both_viewsets_in_every_spelling():

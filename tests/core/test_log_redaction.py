@@ -63,3 +63,53 @@ def test_the_json_formatter_writes_a_request_without_its_query_and_redacts_extra
     assert line["request"] == "GET /payment_methods/01_pm_x"
     assert line["note"] == "[REDACTED CARD NUMBER]"
     assert "fetch_raw_detail" not in json.dumps(line)
+
+
+def test_percent_encoded_keys_and_card_numbers_are_redacted():
+    from core.logging import CARD_MARK, KEY_MARK, redact
+
+    key = "vlt_abcdefgh12345678_" + "s" * 43
+    assert KEY_MARK in redact(f"GET /customers/{key.replace('_', '%5F')}")
+    assert CARD_MARK in redact("GET /x?n=4111%201111%201111%201111")
+    assert CARD_MARK in redact("GET /x?n=4111+1111+1111+1111")
+    assert redact("100% sure, 2+2") == "100% sure, 2+2"  # nothing to mask: the text is left as it was
+
+
+def test_a_made_up_host_is_one_warning_a_minute_without_a_traceback():
+    from core.logging import DisallowedHostFilter
+
+    host_filter = DisallowedHostFilter()
+
+    def record(host: str) -> logging.LogRecord:
+        try:
+            raise ValueError("boom")
+        except ValueError:
+            exc_info = sys.exc_info()
+        message = f"Invalid HTTP_HOST header: '{host}'. You may need to add '{host}' to ALLOWED_HOSTS."
+        return logging.LogRecord("django.security.DisallowedHost", logging.ERROR, __file__, 1, message, (), exc_info)
+
+    first = record("evil.example")
+    assert host_filter.filter(first)
+    assert first.levelname == "WARNING" and first.exc_info is None and "evil.example" in first.getMessage()
+    assert not host_filter.filter(record("evil.example"))  # the same host within the minute: dropped
+    assert host_filter.filter(record("other.example"))
+    host_filter._last_logged["evil.example"] -= 61
+    again = record("evil.example")
+    assert host_filter.filter(again)
+    # A second filter on the same logger (logging configured twice in one process) keeps the host.
+    assert DisallowedHostFilter().filter(again) and "evil.example" in again.getMessage()
+
+
+def test_a_line_written_during_a_request_carries_its_request_id():
+    from core.request_context import RequestIdFilter, current_request_id
+
+    token = current_request_id.set("req-1234567890")
+    try:
+        line = logging.LogRecord("tokens.network", logging.WARNING, __file__, 1, "token service down", (), None)
+        RequestIdFilter().filter(line)
+    finally:
+        current_request_id.reset(token)
+    assert line.request_id == "req-1234567890"
+    outside = logging.LogRecord("x", logging.INFO, __file__, 1, "m", (), None)
+    RequestIdFilter().filter(outside)
+    assert not hasattr(outside, "request_id")

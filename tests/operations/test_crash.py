@@ -118,7 +118,7 @@ def assert_intact(tenant, load: Load, server: GunicornServer) -> None:
     )
     for pm_id, row in rows.items():
         # No half-written row: sealed, versioned, fingerprinted, audited, and it decrypts.
-        assert row.sealed_card and row.kek_version and row.card_fingerprint and pm_id in audited
+        assert row.sealed_card and row.merchant_key_version and row.card_fingerprint and pm_id in audited
         secret = crypto.open_sealed(row.sealed_card, merchant_id=tenant.merchant.id, record_id=pm_id)
         if pm_id in load.acknowledged:
             assert secret.number == load.acknowledged[pm_id]

@@ -38,7 +38,7 @@ def test_readiness_reports_the_database_down_and_liveness_stays_up():
     with database_unreachable():
         ready = Client().get("/health/ready")
         live = Client().get("/health")
-    assert ready.status_code == 503 and ready.json()["checks"] == {"database": False, "keyring": True}
+    assert ready.status_code == 503 and ready.json()["checks"] == {"database": False, "key_provider": True}
     assert ready.json()["error"]["code"] == "HE_00"
     assert live.status_code == 200 and live.json() == {"status": "ok"}
     assert Client().get("/health/ready").status_code == 200

@@ -30,7 +30,7 @@ def database_with_cards_under_kek_7(tmp_path):
     url = f"sqlite:///{tmp_path / 'vault.sqlite3'}"
     env = {**os.environ, "DATABASE_URL": url, "VAULT_KEYRING": f"7:{KEK_7}", "VAULT_ACTIVE_KEK": "7",
            "VAULT_FINGERPRINT_KEYS": f"1:{FINGERPRINT_KEY}"}  # fmt: skip
-    for command in (["migrate", "--noinput"], ["seed_payment_methods", "3", "--no-progress"]):
+    for command in (["migrate", "--noinput"], ["seed_payment_methods", "3", "--no-progress", "--force"]):
         done = subprocess.run(
             [sys.executable, "manage.py", *command], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
         )

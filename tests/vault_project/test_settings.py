@@ -1,6 +1,7 @@
 """Settings fail closed: no default secret, weak secrets refused, DEBUG off unless asked."""
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +14,15 @@ from vault_project.devenv import ensure_env_file
 
 ROOT = Path(__file__).resolve().parents[2]  # the repository
 STRONG = "q8Zr2-Kx9_vLm4Tn7Wb1Yc6Hd3Jf0Gs5Pa"
+
+
+# Production as a host runs it: settings from the environment (ours holds the checkout's .env values,
+# which django-environ copied into it), no .env file read, PostgreSQL.
+PRODUCTION = {
+    "VAULT_ENV": "production",
+    "VAULT_ENV_FILE": "",
+    "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/vault_settings_check",
+}
 
 
 def start_django(**env_overrides: str) -> subprocess.CompletedProcess:
@@ -61,12 +71,12 @@ def test_debug_is_off_unless_asked():
 
 
 def test_debug_is_refused_outside_development():
-    result = start_django(DJANGO_DEBUG="true", VAULT_ENV="production", DJANGO_ALLOWED_HOSTS="vault.example")
+    result = start_django(DJANGO_DEBUG="true", DJANGO_ALLOWED_HOSTS="vault.example", **PRODUCTION)
     assert result.returncode != 0 and "DJANGO_DEBUG" in result.stderr
 
 
 def test_production_needs_allowed_hosts():
-    result = start_django(VAULT_ENV="production", DJANGO_ALLOWED_HOSTS="")
+    result = start_django(DJANGO_ALLOWED_HOSTS="", **PRODUCTION)
     assert result.returncode != 0 and "DJANGO_ALLOWED_HOSTS" in result.stderr
 
 
@@ -87,6 +97,7 @@ def test_devenv_writes_fresh_secrets_once(tmp_path):
         "VAULT_API_KEY_PEPPER",
         "VAULT_KEYRING",
         "VAULT_FINGERPRINT_KEYS",
+        "VAULT_AUDIT_KEYS",
     }
     first = path.read_text()
     assert ensure_env_file(path) == []
@@ -97,6 +108,7 @@ def test_devenv_writes_fresh_secrets_once(tmp_path):
     check_secret("VAULT_API_KEY_PEPPER", values["VAULT_API_KEY_PEPPER"])
     parse_keyring("VAULT_KEYRING", values["VAULT_KEYRING"])
     parse_keyring("VAULT_FINGERPRINT_KEYS", values["VAULT_FINGERPRINT_KEYS"])
+    parse_keyring("VAULT_AUDIT_KEYS", values["VAULT_AUDIT_KEYS"])
     other = tmp_path / "other.env"
     ensure_env_file(other)
     assert (
@@ -113,6 +125,7 @@ def test_devenv_completes_an_existing_file_without_touching_it(tmp_path):
         "VAULT_API_KEY_PEPPER",
         "VAULT_KEYRING",
         "VAULT_FINGERPRINT_KEYS",
+        "VAULT_AUDIT_KEYS",
     }
     assert path.read_text().startswith(f"DJANGO_SECRET_KEY={STRONG}\n")
 
@@ -146,12 +159,143 @@ def test_bad_keyrings_are_refused(value, reason):
         parse_keyring("VAULT_KEYRING", value)
 
 
-@pytest.mark.parametrize("name", ["VAULT_KEYRING", "VAULT_FINGERPRINT_KEYS"])
+@pytest.mark.parametrize("name", ["VAULT_KEYRING", "VAULT_FINGERPRINT_KEYS", "VAULT_AUDIT_KEYS"])
 def test_start_up_fails_without_keys(name):
     result = start_django(**{name: ""})
     assert result.returncode != 0 and name in result.stderr
 
 
+def test_audit_keys_must_not_reuse_another_keyrings_material():
+    result = start_django(
+        VAULT_AUDIT_KEYS=os.environ.get("VAULT_FINGERPRINT_KEYS") or _env_file_value("VAULT_FINGERPRINT_KEYS")
+    )
+    assert result.returncode != 0 and "VAULT_AUDIT_KEYS must not reuse" in result.stderr
+
+
+def test_trusted_proxies_must_be_addresses_or_ranges():
+    result = start_django(VAULT_TRUSTED_PROXIES="10.0.0.0/8,proxy.example")
+    assert result.returncode != 0 and "VAULT_TRUSTED_PROXIES" in result.stderr
+
+
+def _env_file_value(name: str) -> str:
+    for line in (ROOT / ".env").read_text().splitlines():
+        if line.startswith(f"{name}="):
+            return line.split("=", 1)[1]
+    raise AssertionError(f"{name} is neither in the environment nor in .env")
+
+
 def test_start_up_fails_when_the_active_kek_is_unknown():
     result = start_django(VAULT_ACTIVE_KEK="99")
     assert result.returncode != 0 and "VAULT_ACTIVE_KEK" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"VAULT_KEY_PROVIDER": "vault"}, "VAULT_KEY_PROVIDER must be"),
+        ({"VAULT_KEY_PROVIDER": "pkcs11", "VAULT_PKCS11_MODULE": "/usr/lib/softhsm/libsofthsm2.so"}, "needs"),
+        ({"VAULT_KEY_PROVIDER": "aws-kms"}, "VAULT_KMS_KEY_ID"),
+        ({"VAULT_MERCHANT_KEY_CACHE_SECONDS": "86400"}, "VAULT_MERCHANT_KEY_CACHE_SECONDS"),
+    ],
+)
+def test_start_up_fails_with_an_incomplete_key_provider(env, message):
+    result = start_django(**env)
+    assert result.returncode != 0 and message in result.stderr
+
+
+def test_an_hsm_or_kms_installation_needs_no_keyring():
+    pkcs11 = {
+        "VAULT_KEY_PROVIDER": "pkcs11",
+        "VAULT_PKCS11_MODULE": "/usr/lib/softhsm/libsofthsm2.so",
+        "VAULT_PKCS11_TOKEN_LABEL": "vault",
+        "VAULT_PKCS11_KEY_LABEL": "vault-root-1",
+        "VAULT_PKCS11_PIN_FILE": "/run/secrets/vault-pin",
+    }
+    kms = {"VAULT_KEY_PROVIDER": "aws-kms", "VAULT_KMS_KEY_ID": "alias/vault-root"}
+    for env in (pkcs11, kms):
+        result = start_django(VAULT_KEYRING="", VAULT_ACTIVE_KEK="", **env)
+        assert result.returncode == 0, result.stderr
+    assert start_django(VAULT_KEYRING="", VAULT_ACTIVE_KEK="").returncode != 0  # `local` needs it
+
+
+def test_production_needs_postgresql():
+    result = start_django(
+        **{**PRODUCTION, "DATABASE_URL": "sqlite:////tmp/vault.sqlite3"}, DJANGO_ALLOWED_HOSTS="x.test"
+    )
+    assert result.returncode != 0 and "needs DATABASE_URL=postgres" in result.stderr
+    result = start_django(**{**PRODUCTION, "DATABASE_URL": ""}, DJANGO_ALLOWED_HOSTS="vault.example")
+    assert result.returncode != 0 and "needs DATABASE_URL=postgres" in result.stderr
+
+
+def test_production_refuses_a_development_env_file(tmp_path):
+    development = tmp_path / "dev.env"
+    ensure_env_file(development)
+    result = start_django(**{**PRODUCTION, "VAULT_ENV_FILE": str(development)}, DJANGO_ALLOWED_HOSTS="vault.example")
+    assert result.returncode != 0 and "is a development file" in result.stderr
+    # The same file in development is what `make run` reads.
+    assert start_django(VAULT_ENV="development", VAULT_ENV_FILE=str(development)).returncode == 0
+
+
+def test_a_missing_secret_in_production_does_not_send_the_operator_to_make_env():
+    result = start_django(**PRODUCTION, DJANGO_ALLOWED_HOSTS="vault.example", DJANGO_SECRET_KEY="")
+    assert result.returncode != 0 and "set it in the environment" in result.stderr
+
+
+def run_manage(*args: str, **env_overrides: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, **env_overrides}
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_check_deploy_is_clean_in_production_with_and_without_a_tls_proxy():
+    for behind_proxy in ("false", "true"):
+        result = run_manage(
+            "check", "--deploy", "--fail-level", "WARNING",
+            **PRODUCTION, DJANGO_ALLOWED_HOSTS="vault.example", VAULT_BEHIND_TLS_PROXY=behind_proxy,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "no issues" in result.stdout
+        assert "AXES: BEGIN" not in result.stderr  # no chatter from a library on every command
+
+
+def test_production_without_a_tls_proxy_redirects_to_https_and_sends_hsts_but_answers_probes():
+    code = (
+        "import django; django.setup(); from django.conf import settings as s; "
+        "print(s.SECURE_SSL_REDIRECT, s.SECURE_HSTS_SECONDS, s.SECURE_REDIRECT_EXEMPT)"
+    )
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "vault_project.settings", **PRODUCTION}
+    env["DJANGO_ALLOWED_HOSTS"] = "vault.example"
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert done.stdout.split()[:2] == ["True", "31536000"], done.stderr
+    assert "health" in done.stdout
+
+
+def test_the_env_file_is_private_from_its_first_byte(tmp_path, monkeypatch):
+    import tempfile as tempfile_module
+
+    seen_modes = []
+    real_mkstemp = tempfile_module.mkstemp
+
+    def watching_mkstemp(*args, **kwargs):
+        fd, name = real_mkstemp(*args, **kwargs)
+        seen_modes.append(os.stat(name).st_mode & 0o777)
+        return fd, name
+
+    monkeypatch.setattr(tempfile_module, "mkstemp", watching_mkstemp)
+    path = tmp_path / ".env"
+    ensure_env_file(path)
+    assert seen_modes == [0o600] and path.stat().st_mode & 0o777 == 0o600
+    assert [entry.name for entry in tmp_path.iterdir()] == [".env"]  # no temporary file left behind
+
+
+def test_instances_share_no_gunicorn_control_socket():
+    gunicorn = Path(sys.executable).parent / "gunicorn"
+    printed = subprocess.run(
+        [str(gunicorn), "-c", "gunicorn.conf.py", "--print-config"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    ).stdout
+    assert re.search(r"^control_socket_disable\s+= True$", printed, re.MULTILINE)
