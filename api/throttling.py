@@ -28,3 +28,21 @@ class ApiKeyRateThrottle(BaseThrottle):
 
     def wait(self) -> float:
         return self.retry_after
+
+
+class ProxyRateThrottle(BaseThrottle):
+    """Proxy calls per minute per API key (VAULT_PROXY_RATE_LIMIT_PER_MINUTE), counted apart from the
+    key's other requests: each one sends card data out of the vault."""
+
+    def allow_request(self, request, view) -> bool:
+        limit = settings.VAULT_PROXY_RATE_LIMIT_PER_MINUTE
+        if limit == 0:
+            return True
+        now = time.time()
+        window_start = int(now) // WINDOW_SECONDS * WINDOW_SECONDS
+        self.retry_after = max(1, int(window_start + WINDOW_SECONDS - now + 0.999))
+        count = count_request(f"proxy:{request.user.api_key.key_id}", window_start)
+        return count is None or count <= limit
+
+    def wait(self) -> float:
+        return self.retry_after

@@ -22,6 +22,11 @@ class AuditAction(models.TextChoices):
     PAYMENT_METHOD_DELETE = "payment_method.delete"
     PAYMENT_METHOD_PURGE_EXPIRED = "payment_method.purge_expired"
     PAYMENT_METHOD_SEED = "payment_method.seed"
+    # A request forwarded to a destination with the card substituted in: host, method, status, latency.
+    PAYMENT_METHOD_PROXY = "payment_method.proxy"
+    PROXY_DESTINATION_ADD = "proxy_destination.add"
+    PROXY_DESTINATION_APPROVE = "proxy_destination.approve"
+    PROXY_DESTINATION_REVOKE = "proxy_destination.revoke"
     KEYS_REWRAP = "keys.rewrap"
     KEYS_ROTATION_FORCED = "keys.rotation_forced"
     KEYS_ROOT_REWRAP = "keys.root_rewrap"

@@ -4,7 +4,7 @@ from django import forms
 from django.utils import timezone
 
 from merchants.models import Merchant
-from merchants.scopes import ALL_SCOPES, DEFAULT_SCOPES, PAYMENT_METHODS_REVEAL
+from merchants.scopes import ALL_SCOPES, DEFAULT_SCOPES, PAYMENT_METHODS_PROXY, PAYMENT_METHODS_REVEAL
 
 SCOPE_HELP = {
     "customers:read": "Read customers",
@@ -12,6 +12,7 @@ SCOPE_HELP = {
     "payment_methods:read": "Read payment methods (masked)",
     "payment_methods:write": "Vault, update and delete cards",
     PAYMENT_METHODS_REVEAL: "Reveal full card numbers — grant only to systems that must see them",
+    PAYMENT_METHODS_PROXY: "Send cards to this merchant's approved proxy destinations",
 }
 
 

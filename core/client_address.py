@@ -16,16 +16,19 @@ from django.http import HttpRequest
 MAX_LENGTH = 64  # what the audit trail keeps
 
 
-def parse_trusted_proxies(values: list[str]) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+def parse_networks(name: str, values: list[str]) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """The addresses and CIDR ranges of setting *name*; ImproperlyConfigured naming a bad one."""
     networks = []
     for value in values:
         try:
             networks.append(ipaddress.ip_network(value.strip(), strict=False))
         except ValueError:
-            raise ImproperlyConfigured(
-                f"VAULT_TRUSTED_PROXIES: {value.strip()!r} is not an address or a CIDR range"
-            ) from None
+            raise ImproperlyConfigured(f"{name}: {value.strip()!r} is not an address or a CIDR range") from None
     return tuple(networks)
+
+
+def parse_trusted_proxies(values: list[str]) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    return parse_networks("VAULT_TRUSTED_PROXIES", values)
 
 
 @lru_cache(maxsize=1)

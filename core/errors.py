@@ -160,6 +160,32 @@ class InternalError(VaultError):
     message = "Something went wrong"
 
 
+class DestinationNotAllowed(VaultError):
+    status_code = 403
+    code = "IR_40"
+    message = "The destination is not on this merchant's proxy allowlist"
+
+
+class AddressNotAllowed(VaultError):
+    status_code = 403
+    code = "IR_41"
+    message = "The destination resolves to an address the proxy may not reach"
+
+
+class DestinationFailed(VaultError):
+    """The proxy's destination could not be reached or broke the exchange; the message says which."""
+
+    status_code = 502
+    code = "HE_03"
+    message = "The destination could not be reached"
+
+
+class DestinationTimeout(VaultError):
+    status_code = 504
+    code = "HE_03"
+    message = "The destination did not answer in time"
+
+
 # --- Answered by the TLS front (deploy/nginx/), never raised in Python: nginx renders these bodies,
 # so a client meets one envelope whoever refuses it (scripts/nginx_front.py writes them).
 

@@ -1,10 +1,12 @@
-"""API-key scopes. `payment_methods:reveal` is never granted by default."""
+"""API-key scopes. `payment_methods:reveal` and `payment_methods:proxy` are never granted by default."""
 
 CUSTOMERS_READ = "customers:read"
 CUSTOMERS_WRITE = "customers:write"
 PAYMENT_METHODS_READ = "payment_methods:read"
 PAYMENT_METHODS_WRITE = "payment_methods:write"
 PAYMENT_METHODS_REVEAL = "payment_methods:reveal"
+# Forward a request with the card substituted in, to the merchant's approved destinations only.
+PAYMENT_METHODS_PROXY = "payment_methods:proxy"
 
 ALL_SCOPES = (
     CUSTOMERS_READ,
@@ -12,8 +14,9 @@ ALL_SCOPES = (
     PAYMENT_METHODS_READ,
     PAYMENT_METHODS_WRITE,
     PAYMENT_METHODS_REVEAL,
+    PAYMENT_METHODS_PROXY,
 )
-DEFAULT_SCOPES = tuple(scope for scope in ALL_SCOPES if scope != PAYMENT_METHODS_REVEAL)
+DEFAULT_SCOPES = tuple(scope for scope in ALL_SCOPES if scope not in (PAYMENT_METHODS_REVEAL, PAYMENT_METHODS_PROXY))
 # Scopes that return card or token numbers: a key holding one is usable only once a second person
 # has approved it (dual control).
 DUAL_CONTROL_SCOPES = frozenset({PAYMENT_METHODS_REVEAL})

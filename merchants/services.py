@@ -158,10 +158,17 @@ def api_key_approve(*, actor: Actor, api_key: ApiKey) -> ApiKey:
 def _approval_refusal(actor: Actor, key: ApiKey) -> str | None:
     if key.state != ApiKeyState.PENDING:
         return f"the key is {key.state.label.lower()}, not waiting for approval"
-    if actor_label(actor) == key.issued_by:
-        return "the person who issued a key cannot approve it: a second person must"
-    if _created_by(actor, key.issued_by):
-        return "an account created by the key's issuer cannot approve it: a second person must"
+    return second_person_refusal(actor, key.issued_by, act="issued a key", requester="the key's issuer")
+
+
+def second_person_refusal(actor: Actor, requested_by: str, *, act: str, requester: str) -> str | None:
+    """Why *actor* may not approve what *requested_by* (`kind:id`) did (*act*, e.g. "issued a key";
+    *requester* names that person), or None: dual control needs a second person, and an account the
+    requester created is not one."""
+    if actor_label(actor) == requested_by:
+        return f"the person who {act} cannot approve it: a second person must"
+    if _created_by(actor, requested_by):
+        return f"an account created by {requester} cannot approve it: a second person must"
     return None
 
 

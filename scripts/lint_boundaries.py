@@ -18,7 +18,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-MERCHANT_OWNED = frozenset({"Customer", "PaymentMethod", "MerchantKey", "MerchantShredRequest"})
+MERCHANT_OWNED = frozenset({"Customer", "PaymentMethod", "MerchantKey", "MerchantShredRequest", "ProxyDestination"})
 MANAGERS = frozenset({"objects", "unscoped", "_default_manager", "_base_manager"})
 # Modules whose purpose is to query: selectors, services, and the models themselves.
 QUERY_MODULES = frozenset(
@@ -28,7 +28,9 @@ QUERY_MODULES = frozenset(
 CROSS_MERCHANT_JOBS = ("tokens/rotation.py", "/management/commands/")
 
 CARD_NUMBER_ATTRIBUTES = frozenset({"number", "token_number"})
-CARD_NUMBER_READERS = frozenset({"tokens/crypto.py", "tokens/network/client.py", "api/payment_methods/serializers.py"})
+CARD_NUMBER_READERS = frozenset(
+    {"tokens/crypto.py", "tokens/network/client.py", "api/payment_methods/serializers.py", "proxy/token_values.py"}
+)
 
 # Tests and benchmarks inspect the database and the plaintext on purpose; migrations describe the
 # schema; the token-service simulator is the other side of the wire.

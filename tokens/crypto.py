@@ -19,7 +19,9 @@ digits. The few readers of the number itself are named here, and nowhere else re
 - this module (sealing, opening, fingerprints);
 - tokens/network/client.py, which sends the number to the token service to provision a token;
 - api/payment_methods/serializers.py, which renders the full card or token number to a caller with
-  the reveal scope (the raw card of a reveal, the token of get-token).
+  the reveal scope (the raw card of a reveal, the token of get-token);
+- proxy/token_values.py, which substitutes the number into a request the proxy sends to one of the
+  merchant's approved destinations.
 """
 
 import base64

@@ -11,7 +11,7 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
-from core.client_address import parse_trusted_proxies
+from core.client_address import parse_networks, parse_trusted_proxies
 from vault_project.config import (
     check_api_prefixes,
     check_cell_id,
@@ -113,6 +113,7 @@ INSTALLED_APPS = [
     "audit",
     "customers",
     "tokens",
+    "proxy",
     "idempotency",
 ]
 
@@ -305,6 +306,21 @@ VAULT_NT_WEBHOOK_SECRET = env.str("VAULT_NT_WEBHOOK_SECRET", default="")
 VAULT_NT_EVENT_RETENTION_DAYS = env.int("VAULT_NT_EVENT_RETENTION_DAYS", default=30)
 if VAULT_NT_WEBHOOK_SECRET:
     check_secret("VAULT_NT_WEBHOOK_SECRET", VAULT_NT_WEBHOOK_SECRET)
+# The proxy (proxy/): forwards a merchant's request to an allowlisted destination with card data
+# substituted in. Addresses it may reach although they are not public (CIDR ranges; the tests list
+# 127.0.0.1): everything loopback, private, link-local, multicast or metadata is refused otherwise.
+VAULT_PROXY_ALLOW_ADDRESSES = env.list("VAULT_PROXY_ALLOW_ADDRESSES", default=[])
+parse_networks("VAULT_PROXY_ALLOW_ADDRESSES", VAULT_PROXY_ALLOW_ADDRESSES)
+# Nameservers the proxy asks (`address` or `address:port`); empty: the system's resolver.
+VAULT_PROXY_NAMESERVERS = env.list("VAULT_PROXY_NAMESERVERS", default=[])
+VAULT_PROXY_CONNECT_TIMEOUT = env.float("VAULT_PROXY_CONNECT_TIMEOUT", default=5.0)
+VAULT_PROXY_READ_TIMEOUT = env.float("VAULT_PROXY_READ_TIMEOUT", default=20.0)
+# However the destination trickles its answer, the call ends after this long.
+VAULT_PROXY_TOTAL_TIMEOUT = env.float("VAULT_PROXY_TOTAL_TIMEOUT", default=25.0)
+VAULT_PROXY_MAX_REQUEST_BYTES = env.int("VAULT_PROXY_MAX_REQUEST_BYTES", default=64 * 1024)
+VAULT_PROXY_MAX_RESPONSE_BYTES = env.int("VAULT_PROXY_MAX_RESPONSE_BYTES", default=1024 * 1024)
+# Proxy calls per minute per API key, counted apart from the key's other requests; 0 switches it off.
+VAULT_PROXY_RATE_LIMIT_PER_MINUTE = env.int("VAULT_PROXY_RATE_LIMIT_PER_MINUTE", default=600)
 # How long an Idempotency-Key's answer is kept, and how long a retry waits for a first request in flight.
 VAULT_IDEMPOTENCY_TTL = env.int("VAULT_IDEMPOTENCY_TTL", default=24 * 3600)
 VAULT_IDEMPOTENCY_WAIT_SECONDS = env.float("VAULT_IDEMPOTENCY_WAIT_SECONDS", default=5.0)

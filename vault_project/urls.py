@@ -9,6 +9,7 @@ from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
 from api import health, metrics
 from api.customers import urls as customer_urls
 from api.payment_methods import urls as payment_method_urls
+from api.proxy import urls as proxy_urls
 from api.routes import prefixed_patterns, short_patterns
 from console.site import vault_admin
 from core import errors
@@ -27,7 +28,7 @@ def read_only(view):
     return wrapped
 
 
-_API_ROUTES = (*customer_urls.ROUTES, *payment_method_urls.ROUTES)
+_API_ROUTES = (*customer_urls.ROUTES, *payment_method_urls.ROUTES, *proxy_urls.ROUTES)
 _public = {"authentication_classes": [], "permission_classes": []}
 urlpatterns = [
     path(settings.VAULT_ADMIN_PATH, vault_admin.urls),

@@ -6,6 +6,7 @@ from django.conf import settings
 
 from api.customers.views import CustomerViewSet
 from api.payment_methods.views import PaymentMethodViewSet
+from api.proxy.views import ProxyViewSet
 from merchants import scopes
 from tests.helpers.route_requests import own_objects
 from tests.helpers.routes import ID_PARAMETERS, SHORT, api_routes, route_for, spellings, url_templates
@@ -29,17 +30,18 @@ SCOPES = {
     (PaymentMethodViewSet, "network_token_status"): scopes.PAYMENT_METHODS_READ,
     (PaymentMethodViewSet, "get_token"): scopes.PAYMENT_METHODS_READ,
     (PaymentMethodViewSet, "network_token_eligibility"): scopes.PAYMENT_METHODS_READ,
+    (ProxyViewSet, "forward"): scopes.PAYMENT_METHODS_PROXY,
 }
 # URLs outside the API key scheme: the console, the public documents and probes, the signed webhook.
 # /metrics answers its own bearer token, not an API key: tests/operations/test_metrics.py.
 NOT_API_ROUTES = {"/openapi.json", "/health", "/health/ready", "/docs", "/metrics", "/webhooks/token_service"}
 
 
-def test_the_registry_holds_both_viewsets_in_every_spelling():
+def test_the_registry_holds_every_viewset_in_every_spelling():
     routes = api_routes()
     assert routes
     # The route cases run per viewset (tests/api/test_*_routes.py): a new viewset needs a class there.
-    assert {route.viewset for route in routes} == {CustomerViewSet, PaymentMethodViewSet}
+    assert {route.viewset for route in routes} == {CustomerViewSet, PaymentMethodViewSet, ProxyViewSet}
     assert set(spellings()) == {SHORT, *settings.VAULT_API_PREFIXES} and len(spellings()) >= 2
     found = defaultdict(set)
     for route in routes:

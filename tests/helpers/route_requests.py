@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from api.customers.views import CustomerViewSet
 from api.payment_methods.views import PaymentMethodViewSet
+from api.proxy.views import ProxyViewSet
 from tests.helpers.customers import CUSTOMER_BODY, create_customer
 from tests.helpers.payment_methods import card_body, create_payment_method
 from tests.helpers.routes import CUSTOMER_ID, MERCHANT_REFERENCE_ID, PAYMENT_METHOD_ID, Route
@@ -44,6 +45,15 @@ _BODIES = {
     (PaymentMethodViewSet, "update"): lambda ids: {"network_transaction_id": "x"},
     # Upstream sends get-token's body on a GET too.
     (PaymentMethodViewSet, "get_token"): lambda ids: {"token_type": "network_token"},
+    # A destination on no allowlist: the owner's request gets past every check to the allowlist's 403.
+    (ProxyViewSet, "forward"): lambda ids: {
+        "destination_url": "https://processor.invalid/v1/payments",
+        "method": "POST",
+        "headers": {"Content-Type": "application/json"},
+        "request_body": {"number": "{{$card_number}}"},
+        "token": ids.payment_method_id,
+        "token_type": "PaymentMethodId",
+    },
 }
 _QUERIES = {
     (PaymentMethodViewSet, "network_token_eligibility"): "card_bin=424242",

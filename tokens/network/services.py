@@ -167,9 +167,11 @@ class IssuedNetworkToken:
 UNUSABLE_STATUSES = ("SUSPENDED", "EXPIRED")
 
 
-def _not_active(actor: Actor, payment_method: PaymentMethod, status: str) -> errors.VaultError:
+def _not_active(
+    actor: Actor, payment_method: PaymentMethod, status: str, action: AuditAction = AuditAction.NETWORK_TOKEN_GET
+) -> errors.VaultError:
     """422 IR_29 naming the token's state: a client must not retry until the token changes."""
-    _audit(actor, AuditAction.NETWORK_TOKEN_GET, payment_method.id, payment_method.merchant_id,
+    _audit(actor, action, payment_method.id, payment_method.merchant_id,
            outcome=AuditEvent.Outcome.FAILURE, details={"reason": f"token {status.lower()}"})  # fmt: skip
     return errors.UnprocessableEntity(
         f"The network token is {status.lower()}; it gives no cryptogram until it is active"
@@ -189,22 +191,35 @@ def network_token_get(
         raise errors.UnprocessableEntity("Token type not supported")
     if not profile.network_tokenization_enabled:
         raise errors.UnprocessableEntity("Network tokenization is not enabled for this profile")
+    secret, cryptogram = network_token_with_cryptogram(
+        actor=actor, payment_method=payment_method, action=AuditAction.NETWORK_TOKEN_GET
+    )
+    _audit(actor, AuditAction.NETWORK_TOKEN_GET, payment_method.id, merchant.id)
+    return IssuedNetworkToken(payment_method=payment_method, secret=secret, cryptogram=cryptogram)
+
+
+@sensitive_variables("secret")
+def network_token_with_cryptogram(
+    *, actor: Actor, payment_method: PaymentMethod, action: AuditAction
+) -> tuple[CardSecret, Cryptogram]:
+    """The card (holding its token's number) and a fresh cryptogram, for *action* (get-token, the
+    proxy); a token that is missing, deleted or not active, or a token service that is down, is a
+    catalogue error, audited under *action* where the attempt got as far as the token service."""
     service = token_service(retries=0)  # in a request: one attempt
     if not payment_method.network_token_ref or payment_method.network_token_status == TOKEN_DELETED or service is None:
         raise errors.GenericNotFound("Network token is not available for this payment method")
     if payment_method.network_token_status in UNUSABLE_STATUSES:
-        raise _not_active(actor, payment_method, payment_method.network_token_status)
-    secret = open_card(actor=actor, action=AuditAction.NETWORK_TOKEN_GET, payment_method=payment_method)
+        raise _not_active(actor, payment_method, payment_method.network_token_status, action)
+    secret = open_card(actor=actor, action=action, payment_method=payment_method)
     try:
         cryptogram = service.cryptogram(payment_method.network_token_ref)
     except TokenNotActive:
         # The service knows better than the vault's copy of the status: a webhook may still be on its way.
-        raise _not_active(actor, payment_method, "not active at the token service") from None
+        raise _not_active(actor, payment_method, "not active at the token service", action) from None
     except TokenServiceError:
-        _audit(actor, AuditAction.NETWORK_TOKEN_GET, payment_method.id, merchant.id, outcome=AuditEvent.Outcome.FAILURE)
+        _audit(actor, action, payment_method.id, payment_method.merchant_id, outcome=AuditEvent.Outcome.FAILURE)
         raise errors.DependencyUnavailable("The token service is unavailable; try again later") from None
-    _audit(actor, AuditAction.NETWORK_TOKEN_GET, payment_method.id, merchant.id)
-    return IssuedNetworkToken(payment_method=payment_method, secret=secret, cryptogram=cryptogram)
+    return secret, cryptogram
 
 
 def network_token_eligible(*, profile: Profile, card_bin: str) -> bool:
