@@ -15,3 +15,7 @@ def destination_active(*, merchant: Merchant, scheme: str, host: str, port: int)
 
 def destinations_of(*, merchant: Merchant) -> list[ProxyDestination]:
     return list(ProxyDestination.objects.for_merchant(merchant).order_by("host", "port", "added_at"))
+
+
+def destination_get(*, merchant: Merchant, destination_id: int) -> ProxyDestination | None:
+    return ProxyDestination.objects.for_merchant(merchant).filter(pk=destination_id).first()
