@@ -73,3 +73,19 @@ class MerchantShredForm(forms.Form):
     )
     reason = forms.CharField(label="Reason (to request)", max_length=1000, required=False, widget=forms.Textarea)
     decision = forms.ChoiceField(choices=[("request", "request"), ("approve", "approve"), ("cancel", "cancel")])
+
+
+class ProxyDestinationAddForm(forms.Form):
+    merchant = forms.ModelChoiceField(queryset=Merchant.objects.order_by("name"), empty_label=None)
+    url = forms.CharField(
+        label="Destination URL",
+        max_length=2048,
+        help_text="Only its scheme, host and port are kept: the merchant's proxy calls may go to any path there.",
+        widget=forms.URLInput(attrs={"size": 60, "placeholder": "https://api.processor.example"}),
+    )
+    ca_bundle = forms.CharField(
+        label="CA bundle (PEM)",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4, "cols": 60}),
+        help_text="Optional. Certificates that verify this destination instead of the system's trust store.",
+    )

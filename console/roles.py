@@ -24,6 +24,10 @@ ROLE_PERMISSIONS: dict[str, list[tuple[str, str]]] = {
         # removing an authenticator is for superusers, as it opens the account to a new enrolment.
         ("otp_totp", "view_totpdevice"),
         ("audit", "view_auditevent"),
+        # Adding a proxy destination and approving one (a second administrator) or revoking it.
+        ("proxy", "view_proxydestination"),
+        ("proxy", "add_proxydestination"),
+        ("proxy", "change_proxydestination"),
     ],
     SUPPORT: [
         ("merchants", "view_merchant"),

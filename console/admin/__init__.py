@@ -1,3 +1,3 @@
 """Every console page: Django's admin autodiscovery imports this module, which registers them all."""
 
-from console.admin import audit, customers, lockouts, merchants, payment_methods, users  # noqa: F401
+from console.admin import audit, customers, lockouts, merchants, payment_methods, proxy, users  # noqa: F401
