@@ -17,6 +17,7 @@ class Route:
     short: str | None = None  # the short path, or None where the product has no short spelling
     upstream: str | None = None  # the path below `<prefix>/`, or None where upstream has none
     short_view: Callable | None = None  # where the short path answers more methods than upstream's
+    only_prefix: str | None = None  # where upstream mounts the route under one version only (`v2`)
 
 
 def short_patterns(routes: Iterable[Route]) -> list[URLPattern]:
@@ -27,5 +28,5 @@ def prefixed_patterns(routes: Iterable[Route], prefix: str) -> list[URLPattern]:
     return [
         path(f"{prefix}/{route.upstream}", route.view, name=f"{prefix}-{route.name}")
         for route in routes
-        if route.upstream
+        if route.upstream and route.only_prefix in (None, prefix)
     ]

@@ -24,6 +24,8 @@ class AuditAction(models.TextChoices):
     PAYMENT_METHOD_SEED = "payment_method.seed"
     # A request forwarded to a destination with the card substituted in: host, method, status, latency.
     PAYMENT_METHOD_PROXY = "payment_method.proxy"
+    GENERIC_TOKEN_CREATE = "generic_token.create"
+    GENERIC_TOKEN_DELETE = "generic_token.delete"
     PROXY_DESTINATION_ADD = "proxy_destination.add"
     PROXY_DESTINATION_APPROVE = "proxy_destination.approve"
     PROXY_DESTINATION_REVOKE = "proxy_destination.revoke"

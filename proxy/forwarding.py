@@ -9,6 +9,7 @@ call: destination, method, status and latency, never a body or a header value.
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,8 +24,17 @@ from merchants.models import Merchant
 from proxy import outbound, placeholders
 from proxy.addresses import AddressRefused, ResolutionFailed, resolve_checked
 from proxy.selectors import destination_active
-from proxy.token_values import ACTION, PAYMENT_METHOD_PLACEHOLDERS, mask_numbers, payment_method_values
+from proxy.token_values import (
+    ACTION,
+    PAYMENT_METHOD_PLACEHOLDERS,
+    hidden_values,
+    mask_cvc,
+    mask_numbers,
+    payment_method_values,
+    token_document_values,
+)
 from proxy.urls import DestinationUrl, parse_destination_url
+from tokens.generic_token_services import generic_token_get, generic_token_value
 from tokens.models import PaymentMethod
 from tokens.selectors import payment_method_get
 
@@ -72,12 +82,8 @@ def proxy_forward(*, actor: Actor, merchant: Merchant, call: ProxyCall) -> Proxy
         raise errors.DestinationNotAllowed(
             None if destination is None else "Only https destinations are allowed outside development"
         )
-    if token_type == TOKENIZATION_ID:
-        raise errors.UnprocessableEntity("Token type not supported")
-    payment_method = _payment_method(merchant, call.token, token_type)
-    audit.object_id = payment_method.id
     names = placeholders.names_in(call.request_body, call.headers)
-    placeholders.refuse_unknown(names, PAYMENT_METHOD_PLACEHOLDERS.__contains__)
+    audit.object_type, audit.object_id, read_values = _token_reader(actor, merchant, call.token, token_type, names)
     try:
         address = resolve_checked(url.host, url.port)
     except AddressRefused as exc:
@@ -86,7 +92,7 @@ def proxy_forward(*, actor: Actor, merchant: Merchant, call: ProxyCall) -> Proxy
     except ResolutionFailed as exc:
         audit.write(AuditEvent.Outcome.FAILURE, reason=str(exc))
         raise errors.DestinationFailed(f"The destination could not be reached: {exc}") from None
-    values = payment_method_values(actor=actor, payment_method=payment_method, names=names)
+    values = read_values()
     headers = {name: value for name, value in call.headers.items() if name.lower() not in _NOT_FORWARDED}
     headers = placeholders.substitute_headers(headers, values)
     content_type = next((value for name, value in headers.items() if name.lower() == "content-type"), "")
@@ -109,8 +115,25 @@ def proxy_forward(*, actor: Actor, merchant: Merchant, call: ProxyCall) -> Proxy
     except (outbound.DestinationUnreachable, outbound.ResponseTooLarge) as exc:
         audit.write(AuditEvent.Outcome.FAILURE, reason=str(exc), started=started)
         raise errors.DestinationFailed(f"The destination could not be reached: {exc}") from None
-    audit.write(AuditEvent.Outcome.SUCCESS, status=response.status, started=started)
-    return _answer(response, values)
+    audit.write(AuditEvent.Outcome.SUCCESS, status=response.status, started=started, cvc_used="card_cvc" in names)
+    return _answer(response, values, hidden_values(values, generic=token_type == TOKENIZATION_ID))
+
+
+def _token_reader(
+    actor: Actor, merchant: Merchant, token: str, token_type: str, names: set[str]
+) -> tuple[str, str, Callable[[], dict[str, str]]]:
+    """The token's kind and id for the audit row, and how to read its values once the destination's
+    address has passed: found (404) and checked (400) now, decrypted only then."""
+    if token_type == TOKENIZATION_ID:
+        generic = generic_token_get(merchant=merchant, token_id=token)
+        return "generic_token", generic.id, lambda: token_document_values(generic_token_value(token=generic), names)
+    payment_method = _payment_method(merchant, token, token_type)
+    placeholders.refuse_unknown(names, PAYMENT_METHOD_PLACEHOLDERS.__contains__)
+    return (
+        "payment_method",
+        payment_method.id,
+        lambda: payment_method_values(actor=actor, merchant=merchant, payment_method=payment_method, names=names),
+    )
 
 
 def _payment_method(merchant: Merchant, token: str, token_type: str) -> PaymentMethod:
@@ -123,16 +146,16 @@ def _payment_method(merchant: Merchant, token: str, token_type: str) -> PaymentM
     return payment_method
 
 
-def _answer(response: outbound.OutboundResponse, values: dict[str, str]) -> ProxyAnswer:
+def _answer(response: outbound.OutboundResponse, values: dict[str, str], hidden: list[str]) -> ProxyAnswer:
     headers: dict[str, str] = {}
     for name, value in response.headers:
         if name.lower() not in _NOT_ANSWERED:
             key = name.lower()
             headers[key] = f"{headers[key]}, {value}" if key in headers else value
-    headers = {name: mask_numbers(value, values) for name, value in headers.items()}
-    text = mask_numbers(response.body.decode("utf-8", errors="replace"), values)
+    headers = {name: mask_numbers(value, hidden) for name, value in headers.items()}
+    text = mask_numbers(response.body.decode("utf-8", errors="replace"), hidden)
     try:
-        body: Any = json.loads(text) if text else None
+        body: Any = mask_cvc(json.loads(text), values) if text else None
     except ValueError:
         body = text
     return ProxyAnswer(status_code=response.status, response_headers=headers, response=body)
@@ -147,9 +170,18 @@ class _Audit:
     url: DestinationUrl
     call: ProxyCall
     token_type: str
+    object_type: str = "payment_method"
     object_id: str = ""
 
-    def write(self, outcome: str, *, status: int | None = None, started: float | None = None, reason: str = "") -> None:
+    def write(
+        self,
+        outcome: str,
+        *,
+        status: int | None = None,
+        started: float | None = None,
+        reason: str = "",
+        cvc_used: bool = False,
+    ) -> None:
         details: dict[str, Any] = {
             "destination": self.url.origin,
             "method": self.call.method,
@@ -161,11 +193,13 @@ class _Audit:
             details["latency_ms"] = round((time.monotonic() - started) * 1000, 1)
         if reason:
             details["reason"] = reason
+        if cvc_used:
+            details["cvc_used"] = True
         with transaction.atomic():
             audit_record(
                 actor=self.actor,
                 action=ACTION,
-                object_type="payment_method",
+                object_type=self.object_type,
                 object_id=self.object_id,  # empty until the token is known to be this merchant's
                 merchant_id=self.merchant.id,
                 outcome=outcome,

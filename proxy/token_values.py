@@ -12,11 +12,15 @@ from audit.actions import AuditAction
 from audit.actors import Actor
 from core import errors
 from core.card_numbers import LONG_DIGIT_RUN, may_hold_card_number
+from core.logging import redact
+from merchants.models import Merchant
 from tokens.card_access import open_card
+from tokens.crypto import TokenData
 from tokens.models import PaymentMethod
 from tokens.network.services import network_token_with_cryptogram
+from tokens.services import payment_method_take_cvc
 
-CARD_PLACEHOLDERS = frozenset({"card_number", "card_exp_month", "card_exp_year", "card_holder_name"})
+CARD_PLACEHOLDERS = frozenset({"card_number", "card_exp_month", "card_exp_year", "card_holder_name", "card_cvc"})
 NETWORK_TOKEN_PLACEHOLDERS = frozenset(
     {"network_token", "network_token_exp_month", "network_token_exp_year", "cryptogram", "eci"}
 )
@@ -24,9 +28,12 @@ PAYMENT_METHOD_PLACEHOLDERS = CARD_PLACEHOLDERS | NETWORK_TOKEN_PLACEHOLDERS
 ACTION = AuditAction.PAYMENT_METHOD_PROXY
 
 
-@sensitive_variables("secret", "values")
-def payment_method_values(*, actor: Actor, payment_method: PaymentMethod, names: set[str]) -> dict[str, str]:
-    """The value of each placeholder in *names* for *payment_method*; 400 naming any without one."""
+@sensitive_variables("secret", "values", "cvc")
+def payment_method_values(
+    *, actor: Actor, merchant: Merchant, payment_method: PaymentMethod, names: set[str]
+) -> dict[str, str]:
+    """The value of each placeholder in *names* for *payment_method*; 400 naming any without one.
+    A stored CVC is taken last, once every other value is known: taking it destroys it."""
     values: dict[str, str | None] = {}
     if names & NETWORK_TOKEN_PLACEHOLDERS:
         secret, cryptogram = network_token_with_cryptogram(actor=actor, payment_method=payment_method, action=ACTION)
@@ -46,24 +53,77 @@ def payment_method_values(*, actor: Actor, payment_method: PaymentMethod, names:
         "card_exp_year": payment_method.expiry_year,
         "card_holder_name": payment_method.card_holder_name,
     }
-    missing = sorted(name for name in names if not values.get(name))
+    missing = sorted(name for name in names - {"card_cvc"} if not values.get(name))
+    if "card_cvc" in names and not missing:
+        cvc = payment_method_take_cvc(merchant=merchant, payment_method=payment_method)
+        values["card_cvc"] = cvc.cvc if cvc is not None else None
+        missing = ["card_cvc"] if cvc is None else []
     if missing:
         listed = ", ".join("{{$" + name + "}}" for name in missing)
         raise errors.InvalidRequest(f"No value for this payment method: {listed}")
     return {name: str(values[name]) for name in names}
 
 
-def mask_numbers(text: str, values: dict[str, str]) -> str:
-    """*text* with the substituted card and token numbers, and any run of digits that may be a card
-    number, shown as their last four digits only."""
-    for name in ("card_number", "network_token"):
-        if number := values.get(name):
-            text = text.replace(number, _masked(number))
+_MISSING = object()
+
+
+@sensitive_variables("data", "document", "values")
+def token_document_values(data: TokenData, names: set[str]) -> dict[str, str]:
+    """The value at each dotted path in *names* (`account.number`, `owners.0.name`) of a generic
+    token's JSON; 400 naming any path that leads nowhere or to an object, a list or null."""
+    document, values = data.document, {}
+    for name in names:
+        value = document
+        for part in name.split("."):
+            if isinstance(value, dict) and part in value:
+                value = value[part]
+            elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
+                value = value[int(part)]
+            else:
+                value = _MISSING
+                break
+        if value is _MISSING or value is None or isinstance(value, dict | list):
+            continue
+        values[name] = ("true" if value else "false") if isinstance(value, bool) else str(value)
+    missing = sorted(names - set(values))
+    if missing:
+        listed = ", ".join("{{$" + name + "}}" for name in missing)
+        raise errors.InvalidRequest(redact(f"No single value in this token at: {listed}"))
+    return values
+
+
+def hidden_values(values: dict[str, str], *, generic: bool) -> list[str]:
+    """The substituted values masked wherever the destination sends them back: the card and token
+    numbers, or every value of a generic token long enough to be recognised (six characters or more)."""
+    if generic:
+        return sorted((value for value in values.values() if len(value) >= 6), key=len, reverse=True)
+    return [values[name] for name in ("card_number", "network_token") if values.get(name)]
+
+
+def mask_cvc(document, values: dict[str, str]):
+    """*document* (parsed JSON) with any string that is exactly the CVC sent replaced by `***`."""
+    cvc = values.get("card_cvc")
+    if not cvc:
+        return document
+    if isinstance(document, str):
+        return "***" if document == cvc else document
+    if isinstance(document, dict):
+        return {key: mask_cvc(value, values) for key, value in document.items()}
+    if isinstance(document, list):
+        return [mask_cvc(item, values) for item in document]
+    return document
+
+
+def mask_numbers(text: str, hidden: list[str]) -> str:
+    """*text* with the *hidden* values, and any run of digits that may be a card number, shown as
+    their last four characters only."""
+    for value in hidden:
+        text = text.replace(value, _masked(value))
     return LONG_DIGIT_RUN.sub(
         lambda run: _masked(run.group()) if may_hold_card_number(run.group()) else run.group(), text
     )
 
 
 def _masked(run: str) -> str:
-    digits = [character for character in run if character.isdigit()]
-    return "*" * (len(digits) - 4) + "".join(digits[-4:])
+    kept = [character for character in run if character.isalnum()]
+    return "*" * (len(kept) - 4) + "".join(kept[-4:])

@@ -18,16 +18,26 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-MERCHANT_OWNED = frozenset({"Customer", "PaymentMethod", "MerchantKey", "MerchantShredRequest", "ProxyDestination"})
+MERCHANT_OWNED = frozenset(
+    {"Customer", "PaymentMethod", "MerchantKey", "MerchantShredRequest", "ProxyDestination", "GenericToken"}
+)
 MANAGERS = frozenset({"objects", "unscoped", "_default_manager", "_base_manager"})
 # Modules whose purpose is to query: selectors, services, and the models themselves.
 QUERY_MODULES = frozenset(
-    {"selectors.py", "services.py", "customer_services.py", "merchant_keys.py", "shredding.py", "models.py"}
+    {
+        "selectors.py",
+        "services.py",
+        "customer_services.py",
+        "generic_token_services.py",
+        "merchant_keys.py",
+        "shredding.py",
+        "models.py",
+    }
 )
 # Jobs that cross merchants on purpose; they may use `unscoped` and nothing else.
 CROSS_MERCHANT_JOBS = ("tokens/rotation.py", "/management/commands/")
 
-CARD_NUMBER_ATTRIBUTES = frozenset({"number", "token_number"})
+CARD_NUMBER_ATTRIBUTES = frozenset({"number", "token_number", "cvc", "document"})
 CARD_NUMBER_READERS = frozenset(
     {"tokens/crypto.py", "tokens/network/client.py", "api/payment_methods/serializers.py", "proxy/token_values.py"}
 )

@@ -20,7 +20,8 @@ digits. The few readers of the number itself are named here, and nowhere else re
 - tokens/network/client.py, which sends the number to the token service to provision a token;
 - api/payment_methods/serializers.py, which renders the full card or token number to a caller with
   the reveal scope (the raw card of a reveal, the token of get-token);
-- proxy/token_values.py, which substitutes the number into a request the proxy sends to one of the
+- proxy/token_values.py, which substitutes the number (a stored CVC, `CvcSecret.cvc`, and the
+  fields of a generic token, `TokenData.document`) into a request the proxy sends to one of the
   merchant's approved destinations.
 """
 
@@ -30,6 +31,7 @@ import hmac
 import json
 import os
 from dataclasses import dataclass, fields
+from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -89,6 +91,30 @@ class CardSecret:
     def from_bytes(cls, raw: bytes) -> "CardSecret":
         data = json.loads(raw)
         return cls(number=data["n"], token_number=data.get("t"))
+
+
+@dataclass(frozen=True, slots=True)
+class CvcSecret:
+    """A card verification code, kept only until authorisation. Printing it shows nothing of it."""
+
+    cvc: str
+
+    def __repr__(self) -> str:
+        return "CvcSecret(***)"
+
+    __str__ = __repr__
+
+
+@dataclass(frozen=True, slots=True)
+class TokenData:
+    """A generic token's JSON value. Printing it shows nothing of it."""
+
+    document: Any
+
+    def __repr__(self) -> str:
+        return "TokenData(***)"
+
+    __str__ = __repr__
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,6 +222,50 @@ def open_sealed(value: str, *, merchant_id: str, record_id: str) -> CardSecret:
     dek = _unwrap(scheme, version, wrapped, merchant_id, record_id)
     plaintext = _gcm_open(dek, payload, _card_aad(scheme, merchant_id, record_id), "card data")
     return CardSecret.from_bytes(plaintext)
+
+
+def _cvc_record(record_id: str) -> str:
+    # Its own record name: a CVC's data key can never be taken for the card's, nor the other way round.
+    return f"{record_id}/cvc"
+
+
+@sensitive_variables("cvc", "dek")
+def seal_cvc(cvc: CvcSecret, *, merchant_id: str, record_id: str) -> Sealed:
+    """Encrypt a CVC under a data key of its own, wrapped by the merchant key like a card's."""
+    dek = AESGCM.generate_key(bit_length=256)
+    record = _cvc_record(record_id)
+    payload = _gcm_seal(dek, cvc.cvc.encode(), _aad("cvc", merchant_id, record, ""))
+    version, wrapped = _wrap(dek, merchant_id, record)
+    return Sealed(value=f"{SCHEME}.{version}.{_b64(wrapped)}.{_b64(payload)}", merchant_key_version=version)
+
+
+@sensitive_variables("dek")
+def open_cvc(value: str, *, merchant_id: str, record_id: str) -> CvcSecret:
+    scheme, version, wrapped, payload = _parse(value)
+    if scheme != SCHEME:
+        raise DecryptionFailed("a CVC is only ever sealed in the current scheme")
+    record = _cvc_record(record_id)
+    dek = _unwrap(scheme, version, wrapped, merchant_id, record)
+    return CvcSecret(cvc=_gcm_open(dek, payload, _aad("cvc", merchant_id, record, ""), "CVC").decode())
+
+
+@sensitive_variables("data", "dek")
+def seal_token_data(data: TokenData, *, merchant_id: str, record_id: str) -> Sealed:
+    """Encrypt a generic token's JSON under a data key of its own, wrapped by the merchant key."""
+    dek = AESGCM.generate_key(bit_length=256)
+    plaintext = json.dumps(data.document, separators=(",", ":"), ensure_ascii=False).encode()
+    payload = _gcm_seal(dek, plaintext, _aad("token", merchant_id, record_id, ""))
+    version, wrapped = _wrap(dek, merchant_id, record_id)
+    return Sealed(value=f"{SCHEME}.{version}.{_b64(wrapped)}.{_b64(payload)}", merchant_key_version=version)
+
+
+@sensitive_variables("dek")
+def open_token_data(value: str, *, merchant_id: str, record_id: str) -> TokenData:
+    scheme, version, wrapped, payload = _parse(value)
+    if scheme != SCHEME:
+        raise DecryptionFailed("a generic token is only ever sealed in the current scheme")
+    dek = _unwrap(scheme, version, wrapped, merchant_id, record_id)
+    return TokenData(document=json.loads(_gcm_open(dek, payload, _aad("token", merchant_id, record_id, ""), "token")))
 
 
 @sensitive_variables("dek", "secret")

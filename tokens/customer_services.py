@@ -15,6 +15,7 @@ from customers import services as customer_services
 from customers.models import Customer
 from customers.selectors import customer_get
 from merchants.models import Merchant
+from tokens.generic_token_services import generic_tokens_delete_for_customer
 from tokens.models import PaymentMethod
 from tokens.selectors import payment_method_get, payment_method_lookup
 from tokens.services import payment_methods_delete_for_customer
@@ -48,6 +49,7 @@ def customer_delete(*, actor: Actor, merchant: Merchant, customer_id: str) -> Cu
     with transaction.atomic():
         customer = customer_get(merchant=merchant, customer_id=customer_id, for_update=True)
         payment_methods_delete_for_customer(actor=actor, customer=customer)
+        generic_tokens_delete_for_customer(actor=actor, customer=customer)
         customer_services.customer_redact(actor=actor, customer=customer)
     return customer
 

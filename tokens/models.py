@@ -53,6 +53,10 @@ class PaymentMethod(models.Model):
     merchant_key_version = models.PositiveIntegerField(null=True, blank=True)
     # Keyed HMAC of the number, per merchant; cleared on delete so the card can be vaulted again.
     card_fingerprint = models.CharField(max_length=80, null=True, blank=True)
+    # A CVC sent on create or update, sealed under its own data key until the proxy uses it once or
+    # cvc_expires_at passes (VAULT_CVC_TTL, at most 15 minutes; PCI DSS 3.3.2). Never read otherwise.
+    sealed_cvc = models.TextField(blank=True, default="")
+    cvc_expires_at = models.DateTimeField(null=True, blank=True, db_index=True)
 
     # The network token, when one was provisioned: its number is sealed in sealed_card with the card's.
     network_token_ref = models.CharField(max_length=64, null=True, blank=True, unique=True)
@@ -214,3 +218,28 @@ class MerchantShredRequest(models.Model):
 
     def __str__(self) -> str:
         return f"shred {self.merchant_id} ({self.status})"
+
+
+class GenericToken(models.Model):
+    """Any JSON value a merchant tokenizes for a customer (a bank account, a national id), sealed
+    under its own data key like a card. No read route returns it; only the proxy substitutes its
+    fields. Deleting it destroys the ciphertext and leaves the flag `disabled`, as upstream answers."""
+
+    class Flag(models.TextChoices):
+        ENABLED = "enabled"
+        DISABLED = "disabled"
+
+    id = models.CharField(primary_key=True, max_length=64)
+    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="+")
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="+")
+    sealed_value = models.TextField(blank=True)
+    merchant_key_version = models.PositiveIntegerField(null=True, blank=True)
+    flag = models.CharField(max_length=16, choices=Flag.choices, default=Flag.ENABLED)
+    created_at = models.DateTimeField(default=timezone.now)
+    disabled_at = models.DateTimeField(null=True, blank=True)
+
+    objects = MerchantScopedQuerySet.as_manager()
+    unscoped = MerchantScopedQuerySet.as_manager()
+
+    def __str__(self) -> str:
+        return self.id

@@ -1,5 +1,6 @@
 """Vault, reveal, update and delete payment methods. Each act is audited in its own transaction."""
 
+import logging
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -19,7 +20,8 @@ from customers.selectors import customer_get
 from merchants.models import Merchant, Profile
 from tokens import crypto
 from tokens.card_access import open_card
-from tokens.crypto import CardSecret
+from tokens.crypto import CardSecret, CvcSecret
+from tokens.keys import KeyProviderUnavailable
 from tokens.models import PaymentMethod
 from tokens.network.client import ProvisionedToken
 from tokens.network.protocol import TOKEN_DELETED
@@ -32,6 +34,8 @@ from tokens.network.services import (
 from tokens.selectors import payment_method_duplicate, payment_method_get, payment_method_lookup
 
 CONNECTOR_TOKENS_MAX = 20
+
+logger = logging.getLogger("vault.crypto")
 
 
 def _audit(actor: Actor, action: AuditAction, payment_method: PaymentMethod, **kwargs: Any) -> None:
@@ -104,6 +108,7 @@ def payment_method_create(*, actor: Actor, merchant: Merchant, profile: Profile,
                 card_type=card.get("card_type"),
                 issuer_country=card.get("card_issuing_country"),
                 **sealed.columns(),
+                **_cvc_columns(card.get("card_cvc"), merchant_id=merchant.id, record_id=payment_method_id),
                 card_fingerprint=fingerprint,
                 billing=data.get("billing"),
                 metadata=data.get("metadata"),
@@ -115,7 +120,11 @@ def payment_method_create(*, actor: Actor, merchant: Merchant, profile: Profile,
                 actor,
                 AuditAction.PAYMENT_METHOD_CREATE,
                 payment_method,
-                details={"storage_type": data["storage_type"], "network_token": token is not None},
+                details={
+                    "storage_type": data["storage_type"],
+                    "network_token": token is not None,
+                    "cvc_stored": "card_cvc" in card,
+                },
             )
     except IntegrityError:
         # A concurrent create of the same card for the same customer won the race: answer its row.
@@ -161,6 +170,10 @@ def _revault(
         if payment_method.status == PaymentMethod.Status.INACTIVE:
             payment_method.status = PaymentMethod.Status.ACTIVE
             changed.append("status")
+        cvc = _cvc_columns(card.get("card_cvc"), merchant_id=payment_method.merchant_id, record_id=payment_method.id)
+        for field, value in cvc.items():
+            setattr(payment_method, field, value)
+        changed += list(cvc)
         if changed:
             payment_method.save(update_fields=[*changed, "updated_at"])
         _audit(
@@ -199,6 +212,7 @@ def payment_method_update(
         if payment_method.status == PaymentMethod.Status.REDACTED:
             raise errors.UnprocessableRequest("Redacted Payment Method cannot be updated")
         changes = dict(data.get("payment_method_data", {}).get("card", {}))
+        changes |= _cvc_columns(changes.pop("card_cvc", None), merchant_id=merchant.id, record_id=payment_method.id)
         if "network_transaction_id" in data:
             changes["network_transaction_id"] = data["network_transaction_id"]
         if data.get("connector_token_details"):
@@ -213,7 +227,9 @@ def payment_method_update(
         for field, value in changes.items():
             setattr(payment_method, field, value)
         payment_method.save(update_fields=[*changes, "updated_at"])
-        _audit(actor, AuditAction.PAYMENT_METHOD_UPDATE, payment_method, details={"fields": sorted(changes)})
+        # The trail names the CVC as stored, never its ciphertext's column.
+        fields = sorted({"card_cvc" if field in CVC_COLUMNS else field for field in changes})
+        _audit(actor, AuditAction.PAYMENT_METHOD_UPDATE, payment_method, details={"fields": fields})
     return payment_method
 
 
@@ -227,6 +243,43 @@ def _with_connector_token(payment_method: PaymentMethod, details: dict[str, Any]
     return [*tokens, details]
 
 
+CVC_COLUMNS = ("sealed_cvc", "cvc_expires_at")
+
+
+@sensitive_variables("cvc")
+def _cvc_columns(cvc: CvcSecret | None, *, merchant_id: str, record_id: str) -> dict[str, Any]:
+    """The columns that keep *cvc* sealed for VAULT_CVC_TTL, or nothing when no CVC was sent."""
+    if cvc is None:
+        return {}
+    sealed = crypto.seal_cvc(cvc, merchant_id=merchant_id, record_id=record_id)
+    return {"sealed_cvc": sealed.value, "cvc_expires_at": timezone.now() + timedelta(seconds=settings.VAULT_CVC_TTL)}
+
+
+def payment_method_take_cvc(*, merchant: Merchant, payment_method: PaymentMethod) -> CvcSecret | None:
+    """The stored CVC, destroyed as it is taken: usable once. None when none is stored or it expired.
+    A CVC that cannot be decrypted stays stored (the transaction rolls back) and the caller gets a 503."""
+    with transaction.atomic():
+        locked = payment_method_lookup(merchant=merchant, payment_method_id=payment_method.id, for_update=True)
+        if not locked.sealed_cvc or locked.cvc_expires_at is None or locked.cvc_expires_at <= timezone.now():
+            return None
+        try:
+            cvc = crypto.open_cvc(locked.sealed_cvc, merchant_id=locked.merchant_id, record_id=locked.id)
+        except (crypto.DecryptionFailed, KeyProviderUnavailable) as exc:
+            logger.warning("the stored CVC of %s cannot be decrypted: %s", locked.id, exc)
+            raise errors.DependencyUnavailable(
+                "The card data cannot be decrypted at the moment; try again later"
+            ) from None
+        locked.sealed_cvc, locked.cvc_expires_at = "", None
+        locked.save(update_fields=[*CVC_COLUMNS, "updated_at"])
+    return cvc
+
+
+def cvcs_purge_expired() -> int:
+    """Destroy every stored CVC past its time (`purge_expired`); answer how many."""
+    expired = PaymentMethod.unscoped.filter(cvc_expires_at__lte=timezone.now())
+    return expired.update(sealed_cvc="", cvc_expires_at=None)
+
+
 def redact_payment_method(payment_method: PaymentMethod) -> None:
     """Destroy the card data: the ciphertext and its wrapped data key go, not just a flag. A network
     token is marked for deletion at the token service, which happens after the transaction."""
@@ -235,13 +288,14 @@ def redact_payment_method(payment_method: PaymentMethod) -> None:
     payment_method.kek_version = ""
     payment_method.merchant_key_version = None
     payment_method.card_fingerprint = None
+    payment_method.sealed_cvc, payment_method.cvc_expires_at = "", None
     payment_method.network_token_delete_pending = bool(
         payment_method.network_token_ref and payment_method.network_token_status != TOKEN_DELETED
     )
     payment_method.save(
         update_fields=[
             "status", "sealed_card", "kek_version", "merchant_key_version", "card_fingerprint",
-            "network_token_delete_pending", "updated_at",
+            "sealed_cvc", "cvc_expires_at", "network_token_delete_pending", "updated_at",
         ]
     )  # fmt: skip
 

@@ -25,7 +25,7 @@ from audit.services import audit_record
 from merchants.models import ApiKey, Merchant
 from merchants.services import api_key_revoke
 from tokens.merchant_keys import destroy_merchant_keys
-from tokens.models import MerchantShredRequest, PaymentMethod
+from tokens.models import GenericToken, MerchantShredRequest, PaymentMethod
 from tokens.network.protocol import TOKEN_DELETED
 
 
@@ -154,7 +154,12 @@ def _shred(*, actor: Actor, merchant: Merchant) -> ShredResult:
         kek_version="",
         merchant_key_version=None,
         card_fingerprint=None,
+        sealed_cvc="",
+        cvc_expires_at=None,
         updated_at=timezone.now(),
+    )
+    GenericToken.objects.for_merchant(merchant).filter(flag=GenericToken.Flag.ENABLED).update(
+        flag=GenericToken.Flag.DISABLED, sealed_value="", merchant_key_version=None, disabled_at=timezone.now()
     )
     keys = list(ApiKey.objects.filter(merchant=merchant, revoked_at__isnull=True))
     for api_key in keys:

@@ -337,6 +337,10 @@ if VAULT_RATE_LIMIT_ON_STORE_ERROR not in ("allow", "deny"):
     raise ImproperlyConfigured("VAULT_RATE_LIMIT_ON_STORE_ERROR must be `allow` or `deny`.")
 # How long a `storage_type: volatile` payment method lives, in seconds.
 VAULT_VOLATILE_TTL = env.int("VAULT_VOLATILE_TTL", default=15 * 60)
+# How long a CVC sent on create or update is kept for the proxy, in seconds: at most 15 minutes.
+VAULT_CVC_TTL = env.int("VAULT_CVC_TTL", default=15 * 60)
+if not 0 < VAULT_CVC_TTL <= 15 * 60:
+    raise ImproperlyConfigured("VAULT_CVC_TTL must be between 1 and 900 seconds (15 minutes).")
 # How long a process may trust a key it verified (revocation elsewhere takes effect within this).
 VAULT_API_KEY_CACHE_SECONDS = env.float("VAULT_API_KEY_CACHE_SECONDS", default=5.0)
 # A key's last_used_at is written at most this often, to keep reads from becoming writes.

@@ -11,6 +11,7 @@ from api.customers import urls as customer_urls
 from api.payment_methods import urls as payment_method_urls
 from api.proxy import urls as proxy_urls
 from api.routes import prefixed_patterns, short_patterns
+from api.tokenization import urls as tokenization_urls
 from console.site import vault_admin
 from core import errors
 from core.responses import error_response
@@ -28,7 +29,7 @@ def read_only(view):
     return wrapped
 
 
-_API_ROUTES = (*customer_urls.ROUTES, *payment_method_urls.ROUTES, *proxy_urls.ROUTES)
+_API_ROUTES = (*customer_urls.ROUTES, *payment_method_urls.ROUTES, *proxy_urls.ROUTES, *tokenization_urls.ROUTES)
 _public = {"authentication_classes": [], "permission_classes": []}
 urlpatterns = [
     path(settings.VAULT_ADMIN_PATH, vault_admin.urls),

@@ -4,6 +4,7 @@ Card input fields are write-only by construction: no output serializer here has 
 and the number becomes a masked CardSecret the moment it is parsed.
 """
 
+from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
@@ -23,9 +24,10 @@ from api.fields import (
     RegexField,
     StrictSerializer,
     TextField,
+    iso_ms,
 )
 from tokens import cards
-from tokens.crypto import CardSecret
+from tokens.crypto import CardSecret, CvcSecret
 from tokens.models import PaymentMethod
 from tokens.network.protocol import TOKEN_DELETED
 
@@ -61,6 +63,18 @@ class CardNetworkField(TextField):
         return network
 
 
+@sensitive_variables("cvc")
+def _with_sealable_cvc(attrs: dict) -> dict:
+    """A CVC checked and wrapped so that no log or traceback can print it; kept for the proxy until
+    used once or expired (tokens/services.py), never returned."""
+    cvc = attrs.pop("card_cvc", None)
+    if cvc is not None:
+        if not cards.cvc_valid(cvc):
+            raise _rule_error("card_cvc", "invalid_cvc", "CVC must be 3 or 4 digits")
+        attrs["card_cvc"] = CvcSecret(cvc)
+    return attrs
+
+
 class CardDetailSerializer(serializers.Serializer):
     """Upstream's CardDetail. Unknown keys are ignored here, as upstream does, and never stored."""
 
@@ -80,11 +94,7 @@ class CardDetailSerializer(serializers.Serializer):
             cards.expiry(attrs["card_exp_month"], attrs["card_exp_year"])
         except cards.CardRuleError as exc:
             raise _rule_error("card_exp_month", "invalid_expiry", str(exc)) from None
-        cvc = attrs.pop("card_cvc", None)
-        # Checked, then dropped: the CVC is never stored, logged or returned.
-        if cvc is not None and not cards.cvc_valid(cvc):
-            raise _rule_error("card_cvc", "invalid_cvc", "CVC must be 3 or 4 digits")
-        return attrs
+        return _with_sealable_cvc(attrs)
 
 
 class PaymentMethodDataSerializer(StrictSerializer):
@@ -140,10 +150,7 @@ class CardUpdateSerializer(StrictSerializer):
     card_cvc = TextField(required=False, allow_null=True, write_only=True, trim_whitespace=False)
 
     def validate(self, attrs):
-        cvc = attrs.pop("card_cvc", None)
-        if cvc is not None and not cards.cvc_valid(cvc):
-            raise _rule_error("card_cvc", "invalid_cvc", "CVC must be 3 or 4 digits")
-        return attrs
+        return _with_sealable_cvc(attrs)
 
 
 class PaymentMethodDataUpdateSerializer(StrictSerializer):
@@ -238,6 +245,11 @@ class CardDetailFromLockerSerializer(CardDisplayFieldsSerializer):
 
 class MaskedCardDataSerializer(serializers.Serializer):
     card = CardDetailFromLockerSerializer(source="*")
+
+
+class CvcStorageSerializer(serializers.Serializer):
+    is_stored = serializers.BooleanField()
+    expires_at = serializers.CharField()
 
 
 class RawCardSerializer(CardDisplayFieldsSerializer):
@@ -351,10 +363,12 @@ class PaymentMethodSerializer(serializers.Serializer):
     def get_network_token(self, payment_method):
         return network_token_view(payment_method)
 
-    @extend_schema_field(OpenApiTypes.OBJECT)
-    def get_card_cvc_token_storage(self, payment_method) -> None:
-        # The vault never keeps a CVC, not even for a while.
-        return None
+    @extend_schema_field(CvcStorageSerializer(allow_null=True))
+    def get_card_cvc_token_storage(self, payment_method) -> dict | None:
+        expires_at = payment_method.cvc_expires_at
+        if expires_at is None or expires_at <= timezone.now():
+            return None
+        return {"is_stored": True, "expires_at": iso_ms(expires_at)}
 
     @extend_schema_field(RawPaymentMethodDataSerializer(allow_null=True))
     @sensitive_variables("secret", "card", "token")

@@ -21,6 +21,7 @@ from core.errors import DependencyUnavailable
 SECRET_COLUMNS = frozenset(
     {
         "sealed_card",
+        "sealed_cvc",
         "kek_version",
         "card_fingerprint",
         "network_token_par",

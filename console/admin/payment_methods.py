@@ -180,4 +180,4 @@ class PaymentMethodAdmin(AuditedReadOnlyModelAdmin):
 
     def get_queryset(self, request):
         # Never load the secret columns into a console page, not even unshown.
-        return super().get_queryset(request).defer("sealed_card", "kek_version", "card_fingerprint")
+        return super().get_queryset(request).defer("sealed_card", "sealed_cvc", "kek_version", "card_fingerprint")

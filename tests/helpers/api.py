@@ -52,8 +52,8 @@ class VaultClient:
     def patch(self, path: str, body: Any = None, **kwargs):
         return self.request("PATCH", path, body, **kwargs)
 
-    def delete(self, path: str, **kwargs):
-        return self.request("DELETE", path, **kwargs)
+    def delete(self, path: str, body: Any = None, **kwargs):
+        return self.request("DELETE", path, body, **kwargs)
 
 
 def assert_error(response, status: int, code: str) -> dict:

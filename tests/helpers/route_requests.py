@@ -10,9 +10,10 @@ from dataclasses import dataclass
 from api.customers.views import CustomerViewSet
 from api.payment_methods.views import PaymentMethodViewSet
 from api.proxy.views import ProxyViewSet
+from api.tokenization.views import GenericTokenViewSet
 from tests.helpers.customers import CUSTOMER_BODY, create_customer
 from tests.helpers.payment_methods import card_body, create_payment_method
-from tests.helpers.routes import CUSTOMER_ID, MERCHANT_REFERENCE_ID, PAYMENT_METHOD_ID, Route
+from tests.helpers.routes import CUSTOMER_ID, MERCHANT_REFERENCE_ID, PAYMENT_METHOD_ID, TOKEN_ID, Route
 
 OWNED_REFERENCE = "owned"
 
@@ -21,6 +22,7 @@ OWNED_REFERENCE = "owned"
 class Ids:
     customer_id: str
     payment_method_id: str
+    token_id: str
     merchant_reference_id: str = OWNED_REFERENCE
 
     def by_parameter(self) -> dict[str, str]:
@@ -28,6 +30,7 @@ class Ids:
             CUSTOMER_ID: self.customer_id,
             PAYMENT_METHOD_ID: self.payment_method_id,
             MERCHANT_REFERENCE_ID: self.merchant_reference_id,
+            TOKEN_ID: self.token_id,
         }
 
 
@@ -35,6 +38,7 @@ class Ids:
 UNKNOWN_IDS = Ids(
     customer_id="01_cus_0190000000007000800000000000dead",
     payment_method_id="01_pm_0190000000007000800000000000beef",
+    token_id="01_tok_0190000000007000800000000000f00d",
     merchant_reference_id="nobody-holds-this-reference",
 )
 
@@ -46,6 +50,8 @@ _BODIES = {
     # Upstream sends get-token's body on a GET too.
     (PaymentMethodViewSet, "get_token"): lambda ids: {"token_type": "network_token"},
     # A destination on no allowlist: the owner's request gets past every check to the allowlist's 403.
+    (GenericTokenViewSet, "create"): lambda ids: {"customer_id": ids.customer_id, "token_request": {"iban": "x"}},
+    (GenericTokenViewSet, "destroy"): lambda ids: {"customer_id": ids.customer_id},
     (ProxyViewSet, "forward"): lambda ids: {
         "destination_url": "https://processor.invalid/v1/payments",
         "method": "POST",
@@ -61,9 +67,15 @@ _QUERIES = {
 
 
 def own_objects(api) -> Ids:
-    """A customer with one payment method, created by *api*'s merchant."""
+    """A customer with one payment method and one generic token, created by *api*'s merchant."""
     customer = create_customer(api, merchant_reference_id=OWNED_REFERENCE)
-    return Ids(customer_id=customer["id"], payment_method_id=create_payment_method(api, customer["id"])["id"])
+    token = api.post("/v2/tokenize", {"customer_id": customer["id"], "token_request": {"iban": "x"}})
+    assert token.status_code == 200, token.content
+    return Ids(
+        customer_id=customer["id"],
+        payment_method_id=create_payment_method(api, customer["id"])["id"],
+        token_id=token.json()["id"],
+    )
 
 
 def valid_body(route: Route, ids: Ids) -> dict | None:

@@ -19,7 +19,8 @@ SHORT = "short"
 CUSTOMER_ID = "customer_id"
 PAYMENT_METHOD_ID = "payment_method_id"
 MERCHANT_REFERENCE_ID = "merchant_reference_id"  # the merchant's own reference of a customer
-ID_PARAMETERS = (CUSTOMER_ID, PAYMENT_METHOD_ID, MERCHANT_REFERENCE_ID)
+TOKEN_ID = "token_id"  # a generic token's
+ID_PARAMETERS = (CUSTOMER_ID, PAYMENT_METHOD_ID, MERCHANT_REFERENCE_ID, TOKEN_ID)
 
 
 @dataclass(frozen=True)

@@ -198,12 +198,6 @@ def test_the_snake_case_token_type_of_upstream_schema_is_accepted(shop, processo
     assert response.status_code == 200
 
 
-def test_tokenization_ids_are_not_supported_yet(shop, processor):
-    _, client, _, _ = shop
-    response = client.post("/proxy", proxy_body(processor, "0a_tok_x", {"n": "{{$name}}"}, token_type="TokenizationId"))
-    assert_error(response, 422, "IR_29")
-
-
 # --- Refusals -----------------------------------------------------------------------------------
 
 

@@ -7,7 +7,7 @@ from merchants.rate_limits import purge_old_windows
 from tokens.instances import instances_forget_gone
 from tokens.models import PaymentMethod
 from tokens.network.services import network_token_events_purge, network_tokens_retry_deletes
-from tokens.services import payment_methods_purge_expired
+from tokens.services import cvcs_purge_expired, payment_methods_purge_expired
 
 
 class Command(BaseCommand):
@@ -19,6 +19,7 @@ class Command(BaseCommand):
     def handle(self, *args, **options) -> None:
         count = payment_methods_purge_expired(actor=operator_actor())
         self.stdout.write(f"purged {count} expired volatile payment method(s)")
+        self.stdout.write(f"destroyed {cvcs_purge_expired()} expired stored CVC(s)")
         self.stdout.write(f"purged {idempotency_purge_expired()} expired idempotency record(s)")
         self.stdout.write(f"purged {purge_old_windows()} finished rate-limit window(s)")
         self.stdout.write(f"purged {network_token_events_purge()} received token lifecycle event id(s)")
