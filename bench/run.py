@@ -139,6 +139,9 @@ def vault_env(database_url: str, **extra: str | None) -> dict[str, str]:
             "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
             "VAULT_ACCESS_LOG_LEVEL": "WARNING",
             "VAULT_RATE_LIMIT_PER_MINUTE": HIGH_RATE_LIMIT,
+            "VAULT_PROXY_RATE_LIMIT_PER_MINUTE": HIGH_RATE_LIMIT,
+            # The processor simulator listens on loopback, which the proxy refuses unless told.
+            "VAULT_PROXY_ALLOW_ADDRESSES": "127.0.0.1/32",
             "PYTHONDONTWRITEBYTECODE": "1",
         }
     )
@@ -514,6 +517,7 @@ def main_run(options) -> None:
         results["pm_update"] = run(base, "update.lua", {**headers, "BENCH_IDS_FILE": str(read_file)})
         results["pm_list"] = run(base, "list.lua", {**headers, "BENCH_CUSTOMER_ID": list_customer_id})
         results["pm_delete"] = delete_scenario(bench, base, headers, writer["merchant_id"], results["pm_update"])
+        extra["proxy"] = proxy_phase(bench, env, base, writer["merchant_id"], profile, read_file)
 
         if not options.no_variants:
             for name, overrides in (
@@ -593,6 +597,51 @@ def baseline_phase(bench: Bench, env: dict[str, str], results: dict, when: str) 
         base, "baseline_select.lua", {"BENCH_IDS_FILE": str(ids_file)}
     )
     bench.stop(baseline)
+
+
+def wait_tcp(port: int, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    sys.exit(f"nothing listens on 127.0.0.1:{port} after {timeout:.0f} s")
+
+
+def proxy_phase(bench: Bench, env: dict[str, str], base: str, merchant_id: str, profile: str, read_file: Path) -> dict:
+    """The processor simulator over TLS (a trustme certificate), called directly and through /proxy."""
+    import trustme
+
+    log("proxy: the processor simulator, called directly and through the vault's /proxy")
+    ca = trustme.CA()
+    pem, ca_file = bench.workdir / "processor.pem", bench.workdir / "processor-ca.pem"
+    ca.issue_cert("127.0.0.1").private_key_and_cert_chain_pem.write_to_path(str(pem))
+    ca.cert_pem.write_to_path(str(ca_file))
+    port = free_port()
+    processor = Process(
+        "processor",
+        [PY, "scripts/processor_simulator.py", "--port", str(port), "--cert", str(pem), "--key", str(pem)],
+        env, bench.workdir,
+    )  # fmt: skip
+    bench.processes.append(processor)
+    wait_tcp(port)
+    url = f"https://127.0.0.1:{port}"
+    manage(env, "allow_destination", merchant_id, url, "--single-control", "--ca-bundle", str(ca_file), "--json")
+    key = manage_json(env, "create_api_key", merchant_id, "--scopes", "payment_methods:proxy")["api_key"]
+    direct = bench.wrk.scenario(url, "processor_direct.lua", {})
+    proxied = bench.wrk.scenario(
+        base,
+        "proxy.lua",
+        {
+            "BENCH_API_KEY": key,
+            "BENCH_PROFILE_ID": profile,
+            "BENCH_IDS_FILE": str(read_file),
+            "BENCH_PROCESSOR_URL": url,
+        },
+    )
+    bench.stop(processor)
+    return {"direct": direct, "proxy": proxied}
 
 
 def delete_scenario(bench: Bench, base: str, headers: dict, merchant_id: str, update: dict) -> dict:
@@ -873,6 +922,30 @@ def header(options, config: dict, title: str) -> list[str]:
     ]
 
 
+def proxy_report(runs: dict) -> list[str]:
+    direct = max(r["rps"] for r in runs["direct"].values())
+    lines = [
+        "",
+        "## The proxy",
+        "",
+        "The processor simulator (`scripts/processor_simulator.py`, HTTPS under a trustme certificate, one "
+        "Python process) called directly with the card in the body, then through the vault's `POST /proxy` "
+        "with a stored card substituted in: the vault decrypts the card, resolves and checks the destination, "
+        "opens a verified TLS connection, writes the audit row and masks the answer.",
+        "",
+        "| path | req/s @4 | p50 @4 (ms) | p99 @4 (ms) | req/s @16 | p99 @16 (ms) | saturation "
+        "| ratio to direct | errors |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name, label in (("direct", "processor, directly"), ("proxy", "processor, through /proxy")):
+        r4, r16 = runs[name][4], runs[name][16]
+        best = max(r4["rps"], r16["rps"])
+        cells = [label, f"{r4['rps']:.0f}", ms(r4["p50_us"]), ms(r4["p99_us"]), f"{r16['rps']:.0f}", ms(r16["p99_us"]),
+                 f"{best:.0f}", f"{best / direct:.2f}", str(r4["errors"] + r16["errors"])]  # fmt: skip
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
 def report(options, config: dict, results: dict, variants: dict, extra: dict) -> str:
     def saturation(key: str) -> float:
         return max(r["rps"] for r in results[key].values())
@@ -968,6 +1041,8 @@ def report(options, config: dict, results: dict, variants: dict, extra: dict) ->
                 cells = [name, label, f"{r4['rps']:.0f}", ms(r4["p99_us"]), f"{r16['rps']:.0f}", ms(r16["p99_us"]),
                          f"{best:.0f}", ratio]  # fmt: skip
                 lines.append("| " + " | ".join(cells) + " |")
+    if extra.get("proxy"):
+        lines += proxy_report(extra["proxy"])
     if extra.get("nt_tokens"):
         nt = extra["nt_tokens"]
         lines += [

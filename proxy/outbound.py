@@ -2,10 +2,17 @@
 proxy/addresses.py, with the destination's name used only for TLS (SNI and certificate check) and
 the Host header. No redirects, no retries, connect and read timeouts plus an overall deadline, and a
 response read no further than its size limit. Nothing else in the proxy opens a socket.
+
+Connections are kept alive between calls, in one pool per checked address, port, destination name
+and CA bundle: a pooled connection goes to an address this call checked (the address is part of the
+key), and its certificate was verified for this name under this bundle. A process keeps at most
+MAX_POOLS pools, the least recently used closed first.
 """
 
 import ssl
+import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import urllib3
@@ -58,6 +65,12 @@ class OutboundResponse:
     body: bytes
 
 
+MAX_POOLS = 64
+_CONNECTIONS_PER_POOL = 4
+_pools: "OrderedDict[tuple, urllib3.HTTPConnectionPool]" = OrderedDict()
+_pools_lock = threading.Lock()
+
+
 def send(
     destination: Destination,
     address: IPAddress,
@@ -68,18 +81,20 @@ def send(
     body: bytes | None,
 ) -> OutboundResponse:
     """Send one request to *address* on behalf of *destination*; answer what came back."""
-    timeout = urllib3.Timeout(connect=settings.VAULT_PROXY_CONNECT_TIMEOUT, read=settings.VAULT_PROXY_READ_TIMEOUT)
-    pool = _pool(destination, address, timeout)
+    pool = _pool(destination, address)
     sent = urllib3.HTTPHeaderDict(headers)
     sent["Host"] = destination.host_header
+    timeout = urllib3.Timeout(connect=settings.VAULT_PROXY_CONNECT_TIMEOUT, read=settings.VAULT_PROXY_READ_TIMEOUT)
     deadline = time.monotonic() + settings.VAULT_PROXY_TOTAL_TIMEOUT
     response = None
+    complete = False
     try:
         response = pool.urlopen(
-            method, target, body=body, headers=sent, redirect=False, retries=False,
+            method, target, body=body, headers=sent, redirect=False, retries=False, timeout=timeout,
             preload_content=False, assert_same_host=False,
         )  # fmt: skip
         content = _read_bounded(response, deadline)
+        complete = True
         return OutboundResponse(status=response.status, headers=list(response.headers.items()), body=content)
     except Urllib3Timeout:
         raise DestinationTimeout("the destination did not answer in time") from None
@@ -87,20 +102,49 @@ def send(
         raise DestinationUnreachable(_reason(exc)) from None
     finally:
         if response is not None:
-            response.release_conn()
-        pool.close()
+            if complete:
+                response.release_conn()  # read to the end: the connection may serve the next call
+            else:
+                response.close()  # cut short: never hand a half-read connection to another call
+                response.release_conn()
 
 
-def _pool(destination: Destination, address: IPAddress, timeout: urllib3.Timeout) -> urllib3.HTTPConnectionPool:
+def _pool(destination: Destination, address: IPAddress) -> urllib3.HTTPConnectionPool:
+    key = (destination.scheme, str(address), destination.port, destination.host, destination.ca_bundle)
+    with _pools_lock:
+        pool = _pools.get(key)
+        if pool is not None:
+            _pools.move_to_end(key)
+            return pool
+        pool = _new_pool(destination, address)
+        _pools[key] = pool
+        while len(_pools) > MAX_POOLS:
+            _pools.popitem(last=False)[1].close()
+        return pool
+
+
+def _new_pool(destination: Destination, address: IPAddress) -> urllib3.HTTPConnectionPool:
     host, port = str(address), destination.port
+    common = {"retries": False, "maxsize": _CONNECTIONS_PER_POOL, "block": False}
     if destination.scheme == "http":
-        return urllib3.HTTPConnectionPool(host, port, timeout=timeout, retries=False, maxsize=1)
+        return urllib3.HTTPConnectionPool(host, port, **common)  # type: ignore[arg-type]
     context = ssl.create_default_context(cadata=destination.ca_bundle or None)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     # Connect to the checked address, but verify the certificate against the destination's name.
     return urllib3.HTTPSConnectionPool(
-        host, port, timeout=timeout, retries=False, maxsize=1, ssl_context=context, server_hostname=destination.host
+        host,
+        port,
+        ssl_context=context,
+        server_hostname=destination.host,
+        **common,  # type: ignore[arg-type]
     )
+
+
+def close_pools() -> None:
+    """Close every kept connection (tests, and a destination revoked or changed)."""
+    with _pools_lock:
+        while _pools:
+            _pools.popitem()[1].close()
 
 
 def _read_bounded(response: urllib3.BaseHTTPResponse, deadline: float) -> bytes:

@@ -6,7 +6,8 @@ records every request it receives and answers as it is told. Not part of the vau
 It prints `processor simulator listening on https://127.0.0.1:PORT` once it serves. Control routes,
 on the same server:
 
-    GET    /_sim/received   every request recorded so far: method, path, headers, body (text)
+    GET    /_sim/received   every request recorded so far: method, path, headers, body (text), and
+                            the client's port (one per connection)
     DELETE /_sim/received   forget them
     POST   /_sim/answer     how to answer from now on: {"status", "headers", "body", "echo", "delay_ms"}
                             (`echo`: answer the received body back; `body` may be any JSON or text)
@@ -30,6 +31,8 @@ MAX_RECORDED = 1000
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in separate writes: without TCP_NODELAY, Nagle and delayed ACKs add ~40 ms.
+    disable_nagle_algorithm = True
 
     def log_message(self, format, *args):
         pass  # quiet: the tests read what was received from /_sim/received
@@ -73,6 +76,7 @@ class Handler(BaseHTTPRequestHandler):
                 _received.append(
                     {
                         "method": self.command,
+                        "peer_port": self.client_address[1],
                         "path": self.path,
                         "headers": [[name, value] for name, value in self.headers.items()],
                         "body": body.decode("utf-8", errors="replace"),

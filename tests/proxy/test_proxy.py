@@ -106,6 +106,21 @@ def test_card_numbers_in_the_answer_are_masked(shop, processor):
     assert answer["response_headers"]["x-card"] == "************4444"
 
 
+def test_connections_are_kept_alive_between_calls_but_never_after_a_cut_answer(shop, processor, settings):
+    _, client, customer, _ = shop
+    pm = vault_card(client, customer)
+    body = proxy_body(processor, pm["id"], {"n": "{{$card_number}}"})
+    for _ in range(3):
+        assert client.post("/proxy", body).status_code == 200
+    ports = {request["peer_port"] for request in processor.received()}
+    assert len(ports) == 1
+    settings.VAULT_PROXY_MAX_RESPONSE_BYTES = 10
+    assert client.post("/proxy", body).status_code == 502  # the answer was cut: its connection is dropped
+    settings.VAULT_PROXY_MAX_RESPONSE_BYTES = 1024 * 1024
+    assert client.post("/proxy", body).status_code == 200
+    assert processor.received()[-1]["peer_port"] not in ports
+
+
 def test_the_destination_status_and_a_text_answer_come_back(shop, processor):
     _, client, customer, _ = shop
     pm = vault_card(client, customer)
