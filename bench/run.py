@@ -297,9 +297,11 @@ class Wrk:
             results[count] = self.run(base, script, count, self.duration, env)
             results[count]["background"] = background
             r = results[count]
+            kinds = ("connect_errors", "read_errors", "write_errors", "status_errors", "timeouts")
+            detail = ", ".join(f"{kind} {r[kind]}" for kind in kinds if r[kind]) if r["errors"] else ""
             log(
                 f"  {script} c={count}: {r['rps']:.0f} req/s, p50 {r['p50_us'] / 1000:.1f} ms, "
-                f"p99 {r['p99_us'] / 1000:.1f} ms, errors {r['errors']}"
+                f"p99 {r['p99_us'] / 1000:.1f} ms, errors {r['errors']}" + (f" ({detail})" if detail else "")
             )
         return results
 

@@ -168,3 +168,29 @@ def test_bad_input_is_refused_cleanly(shop, body, status, code):
     body = {key: (customer["id"] if value == "{customer}" else value) for key, value in body.items()}
     assert_error(client.post("/v2/tokenize", body), status, code)
     assert not GenericToken.objects.exists()
+
+
+def test_shredding_the_merchant_destroys_its_tokens_and_cvcs(shop):
+    from tests.helpers.console import make_console_user
+    from tests.helpers.payment_methods import card_body
+    from tests.helpers.tenants import TEST_ACTOR
+    from tokens.models import PaymentMethod
+    from tokens.shredding import shred_approve, shred_request
+
+    tenant, client, customer, _ = shop
+    token = tokenize(client, customer)
+    pm = client.post("/payment_methods", card_body(customer["id"], card_cvc="123")).json()
+    alice = make_console_user("alice", None, superuser=True)
+    bob = make_console_user("bob", None, superuser=True)
+    request = shred_request(
+        actor=TEST_ACTOR,
+        user=alice.user,
+        merchant=tenant.merchant,
+        reason="offboarded",
+        confirmation=tenant.merchant.id,
+    )
+    shred_approve(actor=TEST_ACTOR, user=bob.user, request=request, confirmation=tenant.merchant.id)
+    row = GenericToken.objects.for_merchant(tenant.merchant).get(pk=token["id"])
+    assert (row.flag, row.sealed_value) == ("disabled", "")
+    card = PaymentMethod.objects.for_merchant(tenant.merchant).get(pk=pm["id"])
+    assert (card.sealed_cvc, card.cvc_expires_at) == ("", None)

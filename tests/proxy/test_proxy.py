@@ -33,7 +33,7 @@ def proxy_events():
 
 
 @pytest.mark.parametrize("route", ["/proxy", "/v1/proxy", "/v2/proxy"])
-def test_card_placeholders_arrive_at_the_processor(shop, processor, route):
+def test_card_placeholders_arrive_at_the_processor(shop, processor, route, caplog):
     _, client, customer, _ = shop
     pm = vault_card(client, customer)
     body = {"amount": 6540, "source": {**CARD_PLACEHOLDERS, "type": "card"}, "reference": "ORD-1"}
@@ -49,6 +49,7 @@ def test_card_placeholders_arrive_at_the_processor(shop, processor, route):
         "reference": "ORD-1",
     }
     assert processor.received()[0]["path"] == "/v1/payments"
+    assert VISA not in caplog.text  # the call is logged (access log, urllib3) without the card
 
 
 def test_placeholders_in_header_values_and_inside_strings(shop, processor):

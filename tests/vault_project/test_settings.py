@@ -177,6 +177,19 @@ def test_trusted_proxies_must_be_addresses_or_ranges():
     assert result.returncode != 0 and "VAULT_TRUSTED_PROXIES" in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"VAULT_PROXY_ALLOW_ADDRESSES": "127.0.0.1,processor.example"}, "VAULT_PROXY_ALLOW_ADDRESSES"),
+        ({"VAULT_CVC_TTL": "901"}, "VAULT_CVC_TTL"),
+        ({"VAULT_CVC_TTL": "0"}, "VAULT_CVC_TTL"),
+    ],
+)
+def test_proxy_and_cvc_settings_are_checked(env, message):
+    result = start_django(**env)
+    assert result.returncode != 0 and message in result.stderr
+
+
 def _env_file_value(name: str) -> str:
     for line in (ROOT / ".env").read_text().splitlines():
         if line.startswith(f"{name}="):
