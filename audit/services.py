@@ -11,6 +11,7 @@ from audit.actors import Actor
 from audit.models import AuditChainHead, AuditEvent
 from core.errors import DependencyUnavailable
 from core.metrics import AUDIT_WRITE_FAILURES, AUDITED_ACTS
+from core.prepared import PreparedQuery
 
 
 def audit_record(
@@ -56,8 +57,12 @@ def audit_record(
     return event
 
 
+# Every audited act locks the head: compiled once per process (core/prepared.py).
+_HEAD = PreparedQuery(AuditChainHead, lambda: AuditChainHead.objects.select_for_update().filter(pk=1), ())
+
+
 def _locked_head() -> AuditChainHead:
-    head = AuditChainHead.objects.select_for_update().filter(pk=1).first()
+    head = _HEAD.first()
     if head is None:
         # Made by the migration; made again only on an empty table (a test database just flushed).
         # Concurrent writers may all find it missing: the insert ignores the conflict, and all of

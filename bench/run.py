@@ -578,8 +578,10 @@ def main_run(options) -> None:
         extra["elapsed"] = time.monotonic() - started
         text = report(options, config, results, variants, extra)
         Path(options.output).write_text(text)
+        chart_path = Path(options.output).with_suffix(".png")
+        draw_chart(chart_path, results, extra)
         sys.stdout.write(text)
-        log(f"written to {options.output} in {extra['elapsed']:.0f} s")
+        log(f"written to {options.output} and {chart_path} in {extra['elapsed']:.0f} s")
     finally:
         bench.stop_all()
         if not options.keep_db:
@@ -948,12 +950,33 @@ def proxy_report(runs: dict) -> list[str]:
     return lines
 
 
-def report(options, config: dict, results: dict, variants: dict, extra: dict) -> str:
+def draw_chart(path: Path, results: dict, extra: dict) -> None:
+    from bench import chart
+
+    insert, select = _baselines(results)
+    rows = []
+    for key, label, _kind, against in CORE:
+        best = max(r["rps"] for r in results[key].values())
+        rows.append((label, results[key], best / (insert if against == "insert" else select), against))
+    if extra.get("proxy"):
+        direct = max(r["rps"] for r in extra["proxy"]["direct"].values())
+        proxied = extra["proxy"]["proxy"]
+        rows.append(("proxy to the processor (÷ calling it directly)", proxied,
+                     max(r["rps"] for r in proxied.values()) / direct, "direct"))  # fmt: skip
+    chart.draw(path, rows, f"make bench, {datetime.date.today().isoformat()}: the vault against the bare stack")
+
+
+def _baselines(results: dict) -> tuple[float, float]:
     def saturation(key: str) -> float:
         return max(r["rps"] for r in results[key].values())
 
     insert = (saturation("baseline_insert_start") + saturation("baseline_insert_end")) / 2
     select = (saturation("baseline_select_start") + saturation("baseline_select_end")) / 2
+    return insert, select
+
+
+def report(options, config: dict, results: dict, variants: dict, extra: dict) -> str:
+    insert, select = _baselines(results)
     lines = header(options, config, "Benchmark results")
     lines += [
         "Main table: rate limiter on (a limit the bench never reaches) with its counters in Redis "

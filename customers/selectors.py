@@ -1,19 +1,29 @@
 """Read customers, always within one merchant: another merchant's customer does not exist here."""
 
+from django.db.models import QuerySet
+
 from core import errors
 from core.ids import is_global_id
+from core.prepared import PreparedQuery
 from customers.models import Customer
 from merchants.models import Merchant
+
+
+def _get(merchant_id: str, customer_id: str) -> QuerySet[Customer]:
+    return Customer.objects.for_merchant(merchant_id).filter(id=customer_id).order_by("pk")
+
+
+# Compiled once per process (core/prepared.py): a customer is read on most requests.
+_GET = PreparedQuery(Customer, lambda *args: _get(*args)[:1], (str, str))
+_GET_FOR_UPDATE = PreparedQuery(Customer, lambda *args: _get(*args).select_for_update()[:1], (str, str))
 
 
 def customer_get(*, merchant: Merchant, customer_id: str, for_update: bool = False) -> Customer:
     """Return the merchant's live customer; 400 for a malformed id, 404 if absent, 400 IR_11 if redacted."""
     if not is_global_id(customer_id):
         raise errors.InvalidRequest("Invalid customer id")
-    queryset = Customer.objects.for_merchant(merchant).filter(id=customer_id)
-    if for_update:
-        queryset = queryset.select_for_update()
-    customer = queryset.first()
+    query = _GET_FOR_UPDATE if for_update else _GET
+    customer = query.first(getattr(merchant, "pk", merchant), customer_id)
     if customer is None:
         raise errors.NotFound("Customer does not exist in our records")
     if customer.status == Customer.Status.REDACTED:

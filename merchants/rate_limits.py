@@ -57,7 +57,9 @@ class RedisRateStore:
 
         key = f"vault:rate:{bucket}:{window_start}"
         try:
-            pipeline = self.client.pipeline()
+            # One round trip, without MULTI/EXEC: the count and its expiry need not be atomic together
+            # (a key left without one expires on the next request's EXPIRE).
+            pipeline = self.client.pipeline(transaction=False)
             pipeline.incr(key)
             pipeline.expire(key, WINDOW_SECONDS * 2)
             count, _ = pipeline.execute()

@@ -1,10 +1,13 @@
 """Read payment methods, always within one merchant. Expired volatile ones no longer exist."""
 
+from datetime import datetime
+
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from core import errors
 from core.ids import is_global_id
+from core.prepared import PreparedQuery
 from customers.models import Customer
 from merchants.models import Merchant
 from tokens.models import MerchantKey, PaymentMethod
@@ -14,16 +17,24 @@ def _live() -> Q:
     return Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now())
 
 
+def _lookup(merchant_id: str, payment_method_id: str, now: datetime) -> QuerySet[PaymentMethod]:
+    live = Q(expires_at__isnull=True) | Q(expires_at__gt=now)
+    return PaymentMethod.objects.for_merchant(merchant_id).filter(live, id=payment_method_id).order_by("pk")
+
+
+# Every read of one payment method goes through these: compiled once per process (core/prepared.py).
+_LOOKUP = PreparedQuery(PaymentMethod, lambda *args: _lookup(*args)[:1], (str, str, datetime))
+_LOOKUP_FOR_UPDATE = PreparedQuery(
+    PaymentMethod, lambda *args: _lookup(*args).select_for_update()[:1], (str, str, datetime)
+)
+
+
 def payment_method_lookup(*, merchant: Merchant, payment_method_id: str, for_update: bool = False) -> PaymentMethod:
     """Return the merchant's payment method in any status (for update and delete), or raise 404."""
     if not is_global_id(payment_method_id):
         raise errors.InvalidRequest("Invalid payment method id")
-    queryset: QuerySet[PaymentMethod] = PaymentMethod.objects.for_merchant(merchant).filter(
-        _live(), id=payment_method_id
-    )
-    if for_update:
-        queryset = queryset.select_for_update()
-    payment_method = queryset.first()
+    query = _LOOKUP_FOR_UPDATE if for_update else _LOOKUP
+    payment_method = query.first(getattr(merchant, "pk", merchant), payment_method_id, timezone.now())
     if payment_method is None:
         raise errors.NotFound("Payment method does not exist in our records")
     return payment_method
@@ -45,15 +56,32 @@ def payment_methods_of_customer(*, customer: Customer, offset: int, limit: int) 
     return list(queryset.order_by("-id")[offset : offset + limit])
 
 
+def _duplicate(fingerprint_count: int) -> PreparedQuery[PaymentMethod]:
+    """The duplicate lookup for this many fingerprints (one; two while a fingerprint key rotates)."""
+    if fingerprint_count not in _DUPLICATE:
+
+        def build(merchant_id: str, customer_id: str, *fingerprints: str) -> QuerySet[PaymentMethod]:
+            return (
+                PaymentMethod.objects.for_merchant(merchant_id)
+                .filter(
+                    customer_id=customer_id,
+                    card_fingerprint__in=fingerprints,
+                    storage_type=PaymentMethod.StorageType.PERSISTENT,
+                    status__in=[PaymentMethod.Status.ACTIVE, PaymentMethod.Status.INACTIVE],
+                )
+                .order_by("pk")[:1]
+            )
+
+        _DUPLICATE[fingerprint_count] = PreparedQuery(PaymentMethod, build, (str,) * (2 + fingerprint_count))
+    return _DUPLICATE[fingerprint_count]
+
+
+_DUPLICATE: dict[int, PreparedQuery[PaymentMethod]] = {}
+
+
 def payment_method_duplicate(*, customer: Customer, fingerprints: list[str]) -> PaymentMethod | None:
     """The customer's live persistent payment method for the same card (any of its fingerprints), if any."""
-    queryset = PaymentMethod.objects.for_merchant(customer.merchant_id).filter(
-        customer=customer,
-        card_fingerprint__in=fingerprints,
-        storage_type=PaymentMethod.StorageType.PERSISTENT,
-        status__in=[PaymentMethod.Status.ACTIVE, PaymentMethod.Status.INACTIVE],
-    )
-    return queryset.first()
+    return _duplicate(len(fingerprints)).first(customer.merchant_id, customer.id, *fingerprints)
 
 
 def payment_method_by_token_ref(*, token_ref: str, for_update: bool = False) -> PaymentMethod | None:

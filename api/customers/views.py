@@ -17,12 +17,15 @@ from api.customers.serializers import (
 )
 from api.idempotency import idempotent
 from api.payment_methods.serializers import SavedListQuerySerializer, SavedPaymentMethodsSerializer
+from api.rendering import Renderer
 from api.schema import IDEMPOTENCY_HEADER, PROFILE_HEADER, error_responses
 from api.viewsets import VaultViewSet
 from customers import selectors, services
 from merchants import scopes
 from tokens import customer_services
 from tokens.selectors import payment_methods_count, payment_methods_of_customer
+
+CUSTOMER = Renderer(CustomerSerializer)
 
 
 @extend_schema_view(
@@ -69,7 +72,7 @@ class CustomerViewSet(VaultViewSet):
         customer = services.customer_create(
             actor=self.actor, merchant=self.merchant, profile=self.principal.profile, data=body.validated_data
         )
-        return Response(CustomerSerializer(customer).data)
+        return Response(CUSTOMER.one(customer))
 
     def list(self, request):
         query = CustomerListQuerySerializer(data=request.query_params)
@@ -80,11 +83,11 @@ class CustomerViewSet(VaultViewSet):
             limit=min(query.validated_data["limit"], settings.VAULT_LIST_MAX_LIMIT),
             merchant_reference_id=query.validated_data.get("customer_id"),
         )
-        return Response(CustomerSerializer(customers, many=True).data)
+        return Response(CUSTOMER.many(customers))
 
     def retrieve(self, request, customer_id: str):
         customer = selectors.customer_get(merchant=self.merchant, customer_id=customer_id)
-        return Response(CustomerSerializer(customer).data)
+        return Response(CUSTOMER.one(customer))
 
     def update(self, request, customer_id: str):
         body = CustomerUpdateSerializer(data=request.data)
@@ -92,7 +95,7 @@ class CustomerViewSet(VaultViewSet):
         customer = customer_services.customer_update(
             actor=self.actor, merchant=self.merchant, customer_id=customer_id, data=body.validated_data
         )
-        return Response(CustomerSerializer(customer).data)
+        return Response(CUSTOMER.one(customer))
 
     def destroy(self, request, customer_id: str):
         customer = customer_services.customer_delete(actor=self.actor, merchant=self.merchant, customer_id=customer_id)
@@ -136,7 +139,7 @@ class CustomerViewSet(VaultViewSet):
         path = ReferencePathSerializer(data={"merchant_reference_id": merchant_reference_id})
         path.is_valid(raise_exception=True)
         customer = selectors.customer_get_by_reference(merchant=self.merchant, **path.validated_data)
-        return Response(CustomerSerializer(customer).data)
+        return Response(CUSTOMER.one(customer))
 
     @extend_schema(
         summary="Make one of the customer's payment methods its default",

@@ -18,6 +18,7 @@ from api.payment_methods.serializers import (
     RetrieveQuerySerializer,
     issued_token_view,
 )
+from api.rendering import Renderer
 from api.schema import IDEMPOTENCY_HEADER, PROFILE_HEADER, error_responses
 from api.viewsets import VaultViewSet
 from merchants import scopes
@@ -25,6 +26,7 @@ from tokens import services
 from tokens.network import services as network
 from tokens.selectors import payment_method_get
 
+PAYMENT_METHOD = Renderer(PaymentMethodSerializer)  # the masked answer; a reveal renders its own
 FETCH_RAW = OpenApiParameter(
     "fetch_raw_detail",
     type=bool,
@@ -79,7 +81,7 @@ class PaymentMethodViewSet(VaultViewSet):
         payment_method = services.payment_method_create(
             actor=self.actor, merchant=self.merchant, profile=self.principal.profile, data=body.validated_data
         )
-        return Response(PaymentMethodSerializer(payment_method).data)
+        return Response(PAYMENT_METHOD.one(payment_method))
 
     def retrieve(self, request, payment_method_id: str):
         query = RetrieveQuerySerializer(data=request.query_params)
@@ -96,7 +98,7 @@ class PaymentMethodViewSet(VaultViewSet):
             )
             return Response(PaymentMethodSerializer(payment_method, context={"revealed": secret}).data)
         payment_method = payment_method_get(merchant=merchant, payment_method_id=payment_method_id)
-        return Response(PaymentMethodSerializer(payment_method).data)
+        return Response(PAYMENT_METHOD.one(payment_method))
 
     def update(self, request, payment_method_id: str):
         body = PaymentMethodUpdateSerializer(data=request.data)
@@ -107,7 +109,7 @@ class PaymentMethodViewSet(VaultViewSet):
             payment_method_id=payment_method_id,
             data=body.validated_data,
         )
-        return Response(PaymentMethodSerializer(payment_method).data)
+        return Response(PAYMENT_METHOD.one(payment_method))
 
     def destroy(self, request, payment_method_id: str):
         payment_method = services.payment_method_delete(

@@ -42,7 +42,10 @@ class ProxyRequestSerializer(StrictSerializer):
     destination_url = TextField(max_length=2048, screen_card_numbers=False)
     headers = HeadersField()
     method = serializers.ChoiceField(choices=METHODS)
-    token = RegexField(r"\A[A-Za-z0-9_]{1,64}\Z", help_text="The payment method's id.")
+    # An id, checked against the id format by the selector; uuid7 hex may look like digits.
+    token = RegexField(
+        r"\A[A-Za-z0-9_]{1,64}\Z", screen_card_numbers=False, help_text="The payment method's or token's id."
+    )
     token_type = serializers.ChoiceField(choices=list(TOKEN_TYPES))
 
 

@@ -50,10 +50,10 @@ def make_card(prefix: str, length: int = 16, rng: random.Random | None = None) -
 
 
 # (IIN prefix, length) of card numbers of every kind: a network's own lengths, and 16-19 digits for
-# IINs no network in the table names.
+# IINs no network in the table names. ("501": a Maestro 50 IIN outside RuPay's 508500-508999, which is 16 digits only.)
 CARD_SHAPES = [
     ("4", 16), ("4", 19), ("55", 16), ("2720", 16), ("37", 15), ("36", 14), ("6011", 19), ("3530", 17),
-    ("50", 12), ("58", 13), ("62", 18), ("652150", 16), ("9", 16), ("1", 19), ("7", 17),
+    ("501", 12), ("58", 13), ("62", 18), ("652150", 16), ("9", 16), ("1", 19), ("7", 17),
 ]  # fmt: skip
 
 

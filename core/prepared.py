@@ -1,0 +1,125 @@
+"""ORM queries of a fixed shape, compiled once per process.
+
+The SQL Django writes for `PaymentMethod.objects.for_merchant(m).filter(id=…).first()` is the same on
+every request; only its parameters change. Building the queryset and compiling it costs two to three
+times what running it costs on a hot path, so a PreparedQuery lets the ORM write the SQL once, with
+marker values standing for the arguments, notes where each argument lands among the parameters, and
+afterwards runs that SQL with the real values and builds model instances as the ORM would (the same
+columns, the same value converters). Queries stay written with the ORM, where tenancy and the
+selectors' rules can be read; only their compilation is remembered.
+
+Arguments are strings, integers or aware datetimes. A query whose SQL depends on its values (a list
+of varying length, a slice) is prepared once per shape by its caller.
+"""
+
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Generic, TypeVar
+
+from django.db import connections, router
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models import Model, QuerySet
+from django.db.transaction import TransactionManagementError
+
+M = TypeVar("M", bound=Model)
+_serial = itertools.count(1)
+
+
+@dataclass(frozen=True, slots=True)
+class _Compiled:
+    sql: str
+    # For each SQL parameter: ("arg", index) for an argument, ("const", value) for a fixed value.
+    slots: tuple[tuple[str, Any], ...]
+    datetime_args: frozenset[int]
+    for_update: bool
+    attnames: tuple[str, ...]
+    converters: tuple[tuple[int, tuple[Callable, ...], Any], ...]
+
+
+class PreparedQuery(Generic[M]):
+    def __init__(self, model: type[M], build: Callable[..., QuerySet[M]], kinds: tuple[type, ...]) -> None:
+        """*build* takes one argument per entry of *kinds* (str, int or datetime) and answers the queryset."""
+        self.model, self.build, self.kinds = model, build, kinds
+        self._compiled: dict[str, _Compiled] = {}
+
+    def fetch(self, *args: Any) -> list[M]:
+        alias = router.db_for_read(self.model)
+        compiled = self._compiled.get(alias) or self._compile(alias)
+        connection = connections[alias]
+        if compiled.for_update and connection.get_autocommit():
+            # What the ORM would refuse: a row lock that ends with the statement protects nothing.
+            raise TransactionManagementError("select_for_update cannot be used outside of a transaction.")
+        params = [
+            (_adapt(connection, args[value]) if value in compiled.datetime_args else args[value])
+            if kind == "arg"
+            else value
+            for kind, value in compiled.slots
+        ]
+        with connection.cursor() as cursor:
+            cursor.execute(compiled.sql, params)
+            rows = cursor.fetchall()
+        return [self.model.from_db(alias, compiled.attnames, _converted(row, compiled, connection)) for row in rows]
+
+    def first(self, *args: Any) -> M | None:
+        rows = self.fetch(*args)
+        return rows[0] if rows else None
+
+    def _compile(self, alias: str) -> _Compiled:
+        connection = connections[alias]
+        markers = [_marker(kind) for kind in self.kinds]
+        queryset = self.build(*markers)
+        compiler = queryset.query.get_compiler(alias)
+        sql, params = compiler.as_sql()
+        adapted = [_adapt(connection, marker) if isinstance(marker, datetime) else marker for marker in markers]
+        slots = []
+        for param in params:
+            matches = [index for index, marker in enumerate(adapted) if type(param) is type(marker) and param == marker]
+            if len(matches) > 1:
+                raise ValueError("two arguments of a prepared query compiled to the same parameter")
+            slots.append(("arg", matches[0]) if matches else ("const", param))
+        unused = set(range(len(markers))) - {value for kind, value in slots if kind == "arg"}
+        if unused:
+            raise ValueError(f"argument(s) {sorted(unused)} of a prepared query did not reach its SQL")
+        columns = [column for column, _, _ in compiler.select]
+        converters = compiler.get_converters(columns)
+        compiled = _Compiled(
+            sql=sql,
+            slots=tuple(slots),
+            datetime_args=frozenset(i for i, kind in enumerate(self.kinds) if kind is datetime),
+            for_update=bool(queryset.query.select_for_update),
+            attnames=tuple(column.target.attname for column in columns),
+            converters=tuple(
+                (position, tuple(found), expression) for position, (found, expression) in converters.items()
+            ),
+        )
+        self._compiled[alias] = compiled
+        return compiled
+
+
+def _marker(kind: type) -> Any:
+    serial = next(_serial)
+    if kind is str:
+        return f"\x1fprepared-{serial}\x1f"
+    if kind is int:
+        return -7_000_000_000 - serial
+    if kind is datetime:
+        return datetime(1901, 1, 1, tzinfo=UTC) + timedelta(microseconds=serial)
+    raise TypeError(f"a prepared query takes str, int or datetime arguments, not {kind.__name__}")
+
+
+def _adapt(connection: BaseDatabaseWrapper, value: datetime) -> Any:
+    return connection.ops.adapt_datetimefield_value(value)
+
+
+def _converted(row: tuple, compiled: _Compiled, connection: BaseDatabaseWrapper) -> tuple:
+    if not compiled.converters:
+        return row
+    values = list(row)
+    for position, functions, expression in compiled.converters:
+        value = values[position]
+        for function in functions:
+            value = function(value, expression, connection)
+        values[position] = value
+    return tuple(values)
