@@ -208,10 +208,26 @@ def _card_aad(scheme: str, merchant_id: str, record_id: str) -> bytes:
 @sensitive_variables("secret", "dek")
 def seal(secret: CardSecret, *, merchant_id: str, record_id: str) -> Sealed:
     """Encrypt *secret* for one record of one merchant under a fresh data key."""
+    return _seal_v2(secret.to_bytes(), "card", merchant_id, record_id)
+
+
+@sensitive_variables("plaintext", "dek")
+def _seal_v2(plaintext: bytes, purpose: str, merchant_id: str, record_id: str) -> Sealed:
+    """*plaintext* under a fresh data key wrapped by the merchant's active key; the associated data
+    names the purpose, so a value sealed for one purpose never opens as another."""
     dek = AESGCM.generate_key(bit_length=256)
-    payload = _gcm_seal(dek, secret.to_bytes(), _card_aad(SCHEME, merchant_id, record_id))
+    payload = _gcm_seal(dek, plaintext, _aad(purpose, merchant_id, record_id, ""))
     version, wrapped = _wrap(dek, merchant_id, record_id)
     return Sealed(value=f"{SCHEME}.{version}.{_b64(wrapped)}.{_b64(payload)}", merchant_key_version=version)
+
+
+@sensitive_variables("dek")
+def _open_v2(value: str, purpose: str, merchant_id: str, record_id: str, what: str) -> bytes:
+    scheme, version, wrapped, payload = _parse(value)
+    if scheme != SCHEME:
+        raise DecryptionFailed(f"a {what} is only ever sealed in the current scheme")
+    dek = _unwrap(scheme, version, wrapped, merchant_id, record_id)
+    return _gcm_open(dek, payload, _aad(purpose, merchant_id, record_id, ""), what)
 
 
 @sensitive_variables("dek", "plaintext")
@@ -229,43 +245,25 @@ def _cvc_record(record_id: str) -> str:
     return f"{record_id}/cvc"
 
 
-@sensitive_variables("cvc", "dek")
+@sensitive_variables("cvc")
 def seal_cvc(cvc: CvcSecret, *, merchant_id: str, record_id: str) -> Sealed:
     """Encrypt a CVC under a data key of its own, wrapped by the merchant key like a card's."""
-    dek = AESGCM.generate_key(bit_length=256)
-    record = _cvc_record(record_id)
-    payload = _gcm_seal(dek, cvc.cvc.encode(), _aad("cvc", merchant_id, record, ""))
-    version, wrapped = _wrap(dek, merchant_id, record)
-    return Sealed(value=f"{SCHEME}.{version}.{_b64(wrapped)}.{_b64(payload)}", merchant_key_version=version)
+    return _seal_v2(cvc.cvc.encode(), "cvc", merchant_id, _cvc_record(record_id))
 
 
-@sensitive_variables("dek")
 def open_cvc(value: str, *, merchant_id: str, record_id: str) -> CvcSecret:
-    scheme, version, wrapped, payload = _parse(value)
-    if scheme != SCHEME:
-        raise DecryptionFailed("a CVC is only ever sealed in the current scheme")
-    record = _cvc_record(record_id)
-    dek = _unwrap(scheme, version, wrapped, merchant_id, record)
-    return CvcSecret(cvc=_gcm_open(dek, payload, _aad("cvc", merchant_id, record, ""), "CVC").decode())
+    return CvcSecret(cvc=_open_v2(value, "cvc", merchant_id, _cvc_record(record_id), "CVC").decode())
 
 
-@sensitive_variables("data", "dek")
+@sensitive_variables("data")
 def seal_token_data(data: TokenData, *, merchant_id: str, record_id: str) -> Sealed:
     """Encrypt a generic token's JSON under a data key of its own, wrapped by the merchant key."""
-    dek = AESGCM.generate_key(bit_length=256)
     plaintext = json.dumps(data.document, separators=(",", ":"), ensure_ascii=False).encode()
-    payload = _gcm_seal(dek, plaintext, _aad("token", merchant_id, record_id, ""))
-    version, wrapped = _wrap(dek, merchant_id, record_id)
-    return Sealed(value=f"{SCHEME}.{version}.{_b64(wrapped)}.{_b64(payload)}", merchant_key_version=version)
+    return _seal_v2(plaintext, "token", merchant_id, record_id)
 
 
-@sensitive_variables("dek")
 def open_token_data(value: str, *, merchant_id: str, record_id: str) -> TokenData:
-    scheme, version, wrapped, payload = _parse(value)
-    if scheme != SCHEME:
-        raise DecryptionFailed("a generic token is only ever sealed in the current scheme")
-    dek = _unwrap(scheme, version, wrapped, merchant_id, record_id)
-    return TokenData(document=json.loads(_gcm_open(dek, payload, _aad("token", merchant_id, record_id, ""), "token")))
+    return TokenData(document=json.loads(_open_v2(value, "token", merchant_id, record_id, "generic token")))
 
 
 @sensitive_variables("dek", "secret")
