@@ -11,7 +11,7 @@ from audit.actors import Actor
 from audit.models import AuditChainHead, AuditEvent
 from core.errors import DependencyUnavailable
 from core.metrics import AUDIT_WRITE_FAILURES, AUDITED_ACTS
-from core.prepared import PreparedQuery
+from core.prepared import PreparedInsert, PreparedQuery
 
 
 def audit_record(
@@ -47,7 +47,7 @@ def audit_record(
                 details=details or {},
                 seq=head.seq + 1,
             )
-            event = AuditEvent.objects.create(**fields, mac=chain.row_mac(fields, head.mac))
+            event = _EVENTS.create(**fields, mac=chain.row_mac(fields, head.mac))
             AuditChainHead.objects.filter(pk=head.pk).update(seq=event.seq, mac=event.mac)
     except DatabaseError as exc:
         AUDIT_WRITE_FAILURES.inc()
@@ -57,7 +57,8 @@ def audit_record(
     return event
 
 
-# Every audited act locks the head: compiled once per process (core/prepared.py).
+# Every audited act locks the head and appends a row: compiled once per process (core/prepared.py).
+_EVENTS = PreparedInsert(AuditEvent)
 _HEAD = PreparedQuery(AuditChainHead, lambda: AuditChainHead.objects.select_for_update().filter(pk=1), ())
 
 

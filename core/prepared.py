@@ -1,4 +1,4 @@
-"""ORM queries of a fixed shape, compiled once per process.
+"""ORM queries of a fixed shape, and inserts, compiled once per process.
 
 The SQL Django writes for `PaymentMethod.objects.for_merchant(m).filter(id=…).first()` is the same on
 every request; only its parameters change. Building the queryset and compiling it costs two to three
@@ -21,6 +21,7 @@ from typing import Any, Generic, TypeVar
 from django.db import connections, router
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Model, QuerySet
+from django.db.models.sql import InsertQuery
 from django.db.transaction import TransactionManagementError
 
 M = TypeVar("M", bound=Model)
@@ -123,3 +124,72 @@ def _converted(row: tuple, compiled: _Compiled, connection: BaseDatabaseWrapper)
             value = function(value, expression, connection)
         values[position] = value
     return tuple(values)
+
+
+@dataclass(frozen=True, slots=True)
+class _CompiledInsert:
+    sql: str
+    fields: tuple[Any, ...]
+    returning: tuple[Any, ...]
+
+
+class PreparedInsert(Generic[M]):
+    """One model's INSERT, written once per process by the ORM and run with each new row's values.
+
+    What `Model.objects.create()` does, without compiling the statement again: each field's value
+    goes through `pre_save` (auto_now) and `get_db_prep_save` (JSON, datetimes) as the ORM's insert
+    does, and fields the database fills in (an auto-incremented id) are read back. No signals are
+    sent and `save()` is not called: for models with no receivers and no logic in `save()` beyond
+    what an insert needs.
+    """
+
+    def __init__(self, model: type[M]) -> None:
+        self.model = model
+        self._compiled: dict[tuple[str, bool], _CompiledInsert] = {}
+
+    def create(self, **values: Any) -> M:
+        instance = self.model(**values)
+        alias = router.db_for_write(self.model, instance=instance)
+        connection = connections[alias]
+        auto = self.model._meta.auto_field
+        key = (alias, auto is not None and getattr(instance, auto.attname) is not None)
+        compiled = self._compiled.get(key) or self._compile(key, instance)
+        params = [
+            field.get_db_prep_save(field.pre_save(instance, True), connection=connection) for field in compiled.fields
+        ]
+        with connection.cursor() as cursor:
+            cursor.execute(compiled.sql, params)
+            if compiled.returning:
+                if connection.features.can_return_columns_from_insert:
+                    row = cursor.fetchone()
+                else:
+                    row = (
+                        connection.ops.last_insert_id(cursor, self.model._meta.db_table, compiled.returning[0].column),
+                    )
+                for field, value in zip(compiled.returning, row, strict=True):
+                    setattr(instance, field.attname, value)
+        instance._state.adding = False
+        instance._state.db = alias
+        return instance
+
+    def _compile(self, key: tuple[str, bool], instance: M) -> _CompiledInsert:
+        alias, meta = key[0], self.model._meta
+        # As Model._save_table: every local concrete column but generated ones and an unset auto id.
+        fields = [
+            field
+            for field in meta.local_concrete_fields
+            if not field.generated and not (field is meta.auto_field and getattr(instance, field.attname) is None)
+        ]
+        connection = connections[alias]
+        # The database's own values (an auto-incremented id) are read back when it made them.
+        returning = tuple(meta.db_returning_fields) if meta.auto_field is not None and not key[1] else ()
+        if returning and not connection.features.can_return_columns_from_insert and len(returning) > 1:
+            raise ValueError("this database cannot return more than the new row's id")
+        query = InsertQuery(self.model)
+        query.insert_values(fields, [instance])
+        compiler = query.get_compiler(using=alias)
+        compiler.returning_fields = list(returning) if connection.features.can_return_columns_from_insert else None
+        ((sql, _params),) = compiler.as_sql()
+        compiled = _CompiledInsert(sql=sql, fields=tuple(fields), returning=returning)
+        self._compiled[key] = compiled
+        return compiled

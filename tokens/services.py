@@ -15,6 +15,7 @@ from audit.models import AuditEvent
 from audit.services import audit_record
 from core import errors
 from core.ids import new_global_id
+from core.prepared import PreparedInsert
 from customers.models import Customer
 from customers.selectors import customer_get
 from merchants.models import Merchant, Profile
@@ -34,6 +35,8 @@ from tokens.network.services import (
 from tokens.selectors import payment_method_duplicate, payment_method_get, payment_method_lookup
 
 CONNECTOR_TOKENS_MAX = 20
+# Every create inserts one row: the statement is compiled once per process (core/prepared.py).
+_INSERT = PreparedInsert(PaymentMethod)
 
 logger = logging.getLogger("vault.crypto")
 
@@ -88,7 +91,7 @@ def payment_method_create(*, actor: Actor, merchant: Merchant, profile: Profile,
     now = timezone.now()
     try:
         with transaction.atomic():
-            payment_method = PaymentMethod.objects.create(
+            payment_method = _INSERT.create(
                 id=payment_method_id,
                 merchant=merchant,
                 profile=profile,

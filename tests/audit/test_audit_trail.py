@@ -3,6 +3,7 @@
 import pytest
 from django.db import DatabaseError
 
+from audit import services as audit_services
 from audit.models import AuditEvent
 from customers.models import Customer
 from tests.helpers.api import assert_error
@@ -31,7 +32,7 @@ def audit_down(monkeypatch):
     def refuse(*args, **kwargs):
         raise DatabaseError("audit table unavailable")
 
-    monkeypatch.setattr(AuditEvent.objects, "create", refuse)
+    monkeypatch.setattr(audit_services._EVENTS, "create", refuse)
 
 
 def test_create_fails_when_the_audit_write_fails(api, audit_down):
@@ -46,7 +47,7 @@ def test_update_and_delete_fail_when_the_audit_write_fails(api, monkeypatch):
     def refuse(*args, **kwargs):
         raise DatabaseError("audit table unavailable")
 
-    monkeypatch.setattr(AuditEvent.objects, "create", refuse)
+    monkeypatch.setattr(audit_services._EVENTS, "create", refuse)
     assert_error(api.put(f"/customers/{customer['id']}", {"name": "Changed"}), 503, "HE_00")
     assert_error(api.delete(f"/customers/{customer['id']}"), 503, "HE_00")
     monkeypatch.undo()

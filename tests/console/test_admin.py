@@ -18,6 +18,7 @@ from django.test import Client
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from audit import services as audit_services
 from audit.models import AuditEvent
 from console import roles
 from merchants.models import ApiKey, Merchant, Profile
@@ -295,7 +296,7 @@ def test_a_payment_method_page_is_not_shown_when_the_audit_fails(support, stored
     def broken(*args, **kwargs):
         raise DatabaseError("audit table unavailable")
 
-    monkeypatch.setattr(AuditEvent.objects, "create", broken)
+    monkeypatch.setattr(audit_services._EVENTS, "create", broken)
     response = client.get(f"{ADMIN}tokens/paymentmethod/{quote(method_id)}/change/")
     assert response.status_code == 503
     html = response.content.decode()

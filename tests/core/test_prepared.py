@@ -80,3 +80,33 @@ def test_an_argument_that_does_not_reach_the_sql_is_a_mistake(cards):
     )
     with pytest.raises(ValueError, match="did not reach"):
         unused.fetch("mer_x", "y")
+
+
+def test_a_prepared_insert_stores_what_the_orms_insert_stores(tenant):
+    from audit.models import AuditEvent
+    from core.prepared import PreparedInsert
+    from tokens.models import PaymentMethod as Card
+
+    now = timezone.now()
+    values = {
+        "merchant": tenant.merchant, "profile": tenant.profile, "storage_type": "volatile", "expires_at": now,
+        "card_isin": "4242", "last4_digits": "4242", "expiry_month": "12", "expiry_year": "2035", "created": now,
+        "billing": {"address": {"city": "Lisbon"}}, "metadata": {"a": [1, 2]}, "sealed_card": "v2.x",
+    }  # fmt: skip
+    prepared = PreparedInsert(Card).create(id="01_pm_prepared", **values)
+    Card.objects.create(id="01_pm_orm", **values)
+    assert not prepared._state.adding and prepared.updated_at is not None  # auto_now filled in
+    stored = {row["id"]: row for row in Card.objects.for_merchant(tenant.merchant).values()}
+    mine, theirs = stored["01_pm_prepared"], stored["01_pm_orm"]
+    assert {k: v for k, v in mine.items() if k not in ("id", "updated_at")} == {
+        k: v for k, v in theirs.items() if k not in ("id", "updated_at")
+    }
+    assert mine["billing"] == {"address": {"city": "Lisbon"}}
+    # An auto-incremented id is read back.
+    events = PreparedInsert(AuditEvent)
+    first = events.create(occurred_at=now, actor_kind="operator", actor_id="t", action="merchant.create", seq=10**9)
+    second = events.create(
+        occurred_at=now, actor_kind="operator", actor_id="t", action="merchant.create", seq=10**9 + 1
+    )
+    assert isinstance(first.pk, int) and second.pk > first.pk
+    assert AuditEvent.objects.get(pk=second.pk).seq == 10**9 + 1

@@ -9,6 +9,7 @@ import random
 import pytest
 from django.db import OperationalError
 
+from audit import services as audit_services
 from audit.models import AuditEvent
 from merchants import scopes
 from tests.helpers.api import VaultClient
@@ -16,6 +17,7 @@ from tests.helpers.customers import create_customer
 from tests.helpers.payment_methods import card_body, card_number
 from tests.helpers.tenants import issue_key
 from tokens import crypto
+from tokens import services as token_services
 from tokens.keys import KeyProviderUnavailable
 from tokens.models import PaymentMethod
 
@@ -29,8 +31,8 @@ class Faults:
         self.random = random.Random(SEED)
         self.armed = False
         self.injected = {"storage": 0, "key provider": 0, "audit": 0}
-        real_create_pm = PaymentMethod.objects.create
-        real_create_audit = AuditEvent.objects.create
+        real_create_pm = token_services._INSERT.create
+        real_create_audit = audit_services._EVENTS.create
         real_provider = crypto.key_provider
 
         def storage(*args, **kwargs):
@@ -45,8 +47,8 @@ class Faults:
             self.maybe_fail("key provider", KeyProviderUnavailable("injected: key provider unavailable"))
             return real_provider()
 
-        monkeypatch.setattr(PaymentMethod.objects, "create", storage)
-        monkeypatch.setattr(AuditEvent.objects, "create", audit)
+        monkeypatch.setattr(token_services._INSERT, "create", storage)
+        monkeypatch.setattr(audit_services._EVENTS, "create", audit)
         monkeypatch.setattr(crypto, "key_provider", provider)
 
     def maybe_fail(self, seam: str, error: Exception) -> None:

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from api.customers.views import CustomerViewSet
 from api.payment_methods.views import PaymentMethodViewSet
+from audit import services as audit_services
 from audit.models import AuditEvent
 from core.logging import redact
 from merchants import scopes
@@ -161,7 +162,7 @@ def test_no_reveal_without_an_audit_record(revealer, customer, monkeypatch):
 
         raise DatabaseError("audit unavailable")
 
-    monkeypatch.setattr(AuditEvent.objects, "create", refuse)
+    monkeypatch.setattr(audit_services._EVENTS, "create", refuse)
     response = revealer.get(f"/payment_methods/{created['id']}?fetch_raw_detail=true")
     assert_error(response, 503, "HE_00")
     assert VISA not in response.content.decode()
