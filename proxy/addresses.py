@@ -36,8 +36,11 @@ class ResolutionFailed(Exception):
 
 def refusal_reason(address: IPAddress) -> str | None:
     """Why the proxy must not connect to *address*, or None when it may."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
+    if isinstance(address, ipaddress.IPv6Address):
+        # IPv4 addresses carried in IPv6 (mapped, NAT64, 6to4) are judged as the IPv4 address they reach.
+        embedded = address.ipv4_mapped or address.sixtofour or _nat64(address)
+        if embedded is not None:
+            address = embedded
     if any(address in network for network in _allowed_networks()):
         return None
     if address in METADATA_ADDRESSES:
@@ -53,6 +56,20 @@ def refusal_reason(address: IPAddress) -> str | None:
             return reason
     if not address.is_global:
         return "a reserved address"
+    return None
+
+
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+# Local-use NAT64 places the IPv4 address by its operator's prefix length: refused outright
+# (judged as 0.0.0.0, unspecified) rather than guessed at.
+_LOCAL_NAT64 = ipaddress.ip_network("64:ff9b:1::/48")
+
+
+def _nat64(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    if address in _NAT64:
+        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    if address in _LOCAL_NAT64:
+        return ipaddress.IPv4Address(0)
     return None
 
 

@@ -28,7 +28,8 @@ from proxy.token_values import (
     ACTION,
     PAYMENT_METHOD_PLACEHOLDERS,
     hidden_values,
-    mask_cvc,
+    mask_cvc_text,
+    mask_document,
     mask_numbers,
     payment_method_values,
     token_document_values,
@@ -93,6 +94,20 @@ def proxy_forward(*, actor: Actor, merchant: Merchant, call: ProxyCall) -> Proxy
         audit.write(AuditEvent.Outcome.FAILURE, reason=str(exc))
         raise errors.DestinationFailed(f"The destination could not be reached: {exc}") from None
     values = read_values()
+    started = time.monotonic()
+    try:
+        response = _send(call, url, destination, address, values)
+    except errors.VaultError as exc:
+        # The card was read (and a stored CVC taken): the call is in the trail whatever ended it.
+        audit.write(AuditEvent.Outcome.FAILURE, reason=exc.message, started=started)
+        raise
+    audit.write(AuditEvent.Outcome.SUCCESS, status=response.status, started=started, cvc_used="card_cvc" in names)
+    return _answer(response, values, hidden_values(values, generic=token_type == TOKENIZATION_ID))
+
+
+def _send(
+    call: ProxyCall, url: DestinationUrl, destination, address, values: dict[str, str]
+) -> outbound.OutboundResponse:
     headers = {name: value for name, value in call.headers.items() if name.lower() not in _NOT_FORWARDED}
     headers = placeholders.substitute_headers(headers, values)
     content_type = next((value for name, value in headers.items() if name.lower() == "content-type"), "")
@@ -103,20 +118,15 @@ def proxy_forward(*, actor: Actor, merchant: Merchant, call: ProxyCall) -> Proxy
         raise errors.BodyTooLarge(
             f"The request to the destination is larger than {settings.VAULT_PROXY_MAX_REQUEST_BYTES} bytes"
         )
-    started = time.monotonic()
     try:
-        response = outbound.send(
+        return outbound.send(
             outbound.Destination(url.scheme, url.host, url.port, destination.ca_bundle),
             address, method=call.method, target=url.target, headers=headers, body=body,
         )  # fmt: skip
-    except outbound.DestinationTimeout as exc:
-        audit.write(AuditEvent.Outcome.FAILURE, reason=str(exc), started=started)
+    except outbound.DestinationTimeout:
         raise errors.DestinationTimeout() from None
     except (outbound.DestinationUnreachable, outbound.ResponseTooLarge) as exc:
-        audit.write(AuditEvent.Outcome.FAILURE, reason=str(exc), started=started)
         raise errors.DestinationFailed(f"The destination could not be reached: {exc}") from None
-    audit.write(AuditEvent.Outcome.SUCCESS, status=response.status, started=started, cvc_used="card_cvc" in names)
-    return _answer(response, values, hidden_values(values, generic=token_type == TOKENIZATION_ID))
 
 
 def _token_reader(
@@ -152,12 +162,12 @@ def _answer(response: outbound.OutboundResponse, values: dict[str, str], hidden:
         if name.lower() not in _NOT_ANSWERED:
             key = name.lower()
             headers[key] = f"{headers[key]}, {value}" if key in headers else value
-    headers = {name: mask_numbers(value, hidden) for name, value in headers.items()}
+    headers = {name: mask_cvc_text(mask_numbers(value, hidden), values) for name, value in headers.items()}
     text = mask_numbers(response.body.decode("utf-8", errors="replace"), hidden)
     try:
-        body: Any = mask_cvc(json.loads(text), values) if text else None
+        body: Any = mask_document(json.loads(text), values, hidden) if text else None
     except ValueError:
-        body = text
+        body = mask_cvc_text(text, values)
     return ProxyAnswer(status_code=response.status, response_headers=headers, response=body)
 
 

@@ -119,7 +119,8 @@ def _pool(destination: Destination, address: IPAddress) -> urllib3.HTTPConnectio
         pool = _new_pool(destination, address)
         _pools[key] = pool
         while len(_pools) > MAX_POOLS:
-            _pools.popitem(last=False)[1].close()
+            # Forgotten, not closed: another thread may be using it; its idle sockets go with it.
+            _pools.popitem(last=False)
         return pool
 
 

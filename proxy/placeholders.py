@@ -94,6 +94,15 @@ def _form_safe(value: str) -> str:
 
 
 def _header_safe(value: str) -> str:
-    if any(character in value for character in "\r\n\x00"):
+    # HTTP header values are latin-1 on the wire: anything else (a holder's name in Łódź) cannot go.
+    if any(character in value for character in "\r\n\x00") or (not value.isascii() and not _latin1(value)):
         raise errors.InvalidRequest("A placeholder's value cannot be sent in a header")
     return value
+
+
+def _latin1(value: str) -> bool:
+    try:
+        value.encode("latin-1")
+    except UnicodeEncodeError:
+        return False
+    return True

@@ -6,6 +6,9 @@ opened only when a card placeholder is used, and a cryptogram is asked for only 
 `eci` is.
 """
 
+import re
+from typing import Any
+
 from django.views.decorators.debug import sensitive_variables
 
 from audit.actions import AuditAction
@@ -100,18 +103,25 @@ def hidden_values(values: dict[str, str], *, generic: bool) -> list[str]:
     return [values[name] for name in ("card_number", "network_token") if values.get(name)]
 
 
-def mask_cvc(document, values: dict[str, str]):
-    """*document* (parsed JSON) with any string that is exactly the CVC sent replaced by `***`."""
+def mask_document(document: Any, values: dict[str, str], hidden: list[str]) -> Any:
+    """A parsed JSON answer with every string masked as text is (an escaped number only shows once
+    parsed) and any string or number that is exactly the CVC sent replaced by `***`."""
     cvc = values.get("card_cvc")
-    if not cvc:
-        return document
     if isinstance(document, str):
-        return "***" if document == cvc else document
+        return "***" if cvc and document == cvc else mask_numbers(document, hidden)
+    if isinstance(document, int | float) and not isinstance(document, bool):
+        return "***" if cvc and str(document) == cvc else document
     if isinstance(document, dict):
-        return {key: mask_cvc(value, values) for key, value in document.items()}
+        return {key: mask_document(value, values, hidden) for key, value in document.items()}
     if isinstance(document, list):
-        return [mask_cvc(item, values) for item in document]
+        return [mask_document(item, values, hidden) for item in document]
     return document
+
+
+def mask_cvc_text(text: str, values: dict[str, str]) -> str:
+    """*text* with the CVC sent, where it stands as a number of its own, replaced by `***`."""
+    cvc = values.get("card_cvc")
+    return re.sub(rf"(?<![0-9]){re.escape(cvc)}(?![0-9])", "***", text) if cvc else text
 
 
 def mask_numbers(text: str, hidden: list[str]) -> str:

@@ -4,6 +4,7 @@ the proxy's {{$card_cvc}} and destroyed, never revealed or logged, purged on exp
 from datetime import timedelta
 from io import StringIO
 
+import pytest
 from django.core.management import call_command
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -123,4 +124,32 @@ def test_a_sealed_cvc_moved_to_another_card_does_not_open(shop, processor):
         sealed_cvc=stored(first["id"]).sealed_cvc, cvc_expires_at=stored(first["id"]).cvc_expires_at
     )
     assert_error(client.post("/proxy", proxy_body(processor, second["id"], {"cvc": "{{$card_cvc}}"})), 503, "HE_00")
+    assert processor.received() == []
+
+
+@pytest.mark.parametrize(
+    ("answer", "check"),
+    [
+        ({"body": {"cvc": int(CVC)}}, lambda answer: answer["response"]["cvc"] == "***"),
+        ({"body": f"<p>cvc {CVC} ok</p>"}, lambda answer: answer["response"] == "<p>cvc *** ok</p>"),
+        ({"headers": {"X-Cvc": CVC}}, lambda answer: answer["response_headers"]["x-cvc"] == "***"),
+    ],
+)
+def test_an_echoed_cvc_is_masked_as_a_number_in_text_and_in_headers(shop, processor, answer, check):
+    _, client, customer, _ = shop
+    pm = vault_with_cvc(client, customer)
+    processor.answer(**answer)
+    response = client.post("/proxy", proxy_body(processor, pm["id"], {"cvc": "{{$card_cvc}}"}))
+    assert response.status_code == 200 and check(response.json())
+    assert CVC not in response.content.decode()
+
+
+def test_a_call_that_fails_after_the_card_was_read_is_audited(shop, processor, settings):
+    _, client, customer, _ = shop
+    pm = vault_with_cvc(client, customer)
+    settings.VAULT_PROXY_MAX_REQUEST_BYTES = 50
+    body = proxy_body(processor, pm["id"], {"cvc": "{{$card_cvc}}", "pad": "x" * 100})
+    assert_error(client.post("/proxy", body), 413, "IR_06")
+    event = AuditEvent.objects.get(action=AuditAction.PAYMENT_METHOD_PROXY)
+    assert event.outcome == "failure" and "larger than" in event.details["reason"]
     assert processor.received() == []

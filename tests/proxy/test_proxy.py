@@ -377,3 +377,22 @@ def test_each_field_is_required(shop, processor, missing):
     body = proxy_body(processor, pm["id"], {"n": "{{$card_number}}"})
     del body[missing]
     assert client.post("/proxy", body).status_code == 400
+
+
+def test_a_value_a_header_cannot_carry_is_refused_and_audited(shop, processor):
+    _, client, customer, _ = shop
+    pm = create_payment_method(client, customer["id"], card_holder_name="Łukasz Wójcik")
+    headers = {"Content-Type": "application/json", "X-Holder": "{{$card_holder_name}}"}
+    assert_error(client.post("/proxy", proxy_body(processor, pm["id"], {}, headers=headers)), 400, "IR_06")
+    assert processor.received() == []
+    (event,) = proxy_events()
+    assert event.outcome == AuditEvent.Outcome.FAILURE
+
+
+def test_an_escaped_card_number_in_the_answer_is_masked_once_parsed(shop, processor):
+    _, client, customer, _ = shop
+    pm = vault_card(client, customer)
+    processor.answer(body='{"n": "\\u00345555555555554444"}')
+    response = client.post("/proxy", proxy_body(processor, pm["id"], {"n": "{{$card_number}}"}))
+    assert "5555555555554444" not in response.content.decode()
+    assert "5555555555554444" not in json.dumps(response.json(), ensure_ascii=False)

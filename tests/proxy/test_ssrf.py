@@ -35,6 +35,10 @@ REFUSED = [
     ("::", "an unspecified address"),
     ("::ffff:127.0.0.2", "a loopback address"),  # IPv4-mapped: judged as the IPv4 address
     ("::ffff:169.254.169.254", "a cloud metadata address"),
+    ("64:ff9b::a00:1", "a private address"),  # NAT64 of 10.0.0.1
+    ("64:ff9b::a9fe:a9fe", "a cloud metadata address"),  # NAT64 of 169.254.169.254
+    ("64:ff9b:1::a00:1", "an unspecified address"),  # local-use NAT64: refused outright
+    ("2002:a00:1::1", "a private address"),  # 6to4 of 10.0.0.1
     ("100.64.0.1", "a reserved address"),  # shared address space (carrier-grade NAT)
     ("192.0.2.1", "a private address"),  # documentation
     ("240.0.0.1", "a private address"),  # reserved for future use
