@@ -633,7 +633,7 @@ def proxy_phase(bench: Bench, env: dict[str, str], base: str, merchant_id: str, 
     url = f"https://127.0.0.1:{port}"
     manage(env, "allow_destination", merchant_id, url, "--single-control", "--ca-bundle", str(ca_file), "--json")
     key = manage_json(env, "create_api_key", merchant_id, "--scopes", "payment_methods:proxy")["api_key"]
-    direct = bench.wrk.scenario(url, "processor_direct.lua", {})
+    direct = bench.wrk.scenario(url, "processor_direct.lua", {"BENCH_CARD_NUMBER": luhn_complete("4999" + "7" * 11)})
     proxied = bench.wrk.scenario(
         base,
         "proxy.lua",
