@@ -9,14 +9,17 @@ process, so scrapes cannot load the database.
 import hmac
 import os
 import time
+from datetime import datetime
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
 
+from audit.selectors import unchained_rows
 from core import errors
 from core.responses import error_response
 from tokens.selectors import merchant_keys_by_root, stored_records_by_key_version
@@ -60,7 +63,30 @@ class KeyCollector:
         return [records, merchant_keys, keyring, provider]
 
 
+class AuditChainCollector:
+    """Gauges read at scrape time: the audit rows waiting for their place in the chain, and the age of
+    the oldest. Both stay near zero while `run_worker` runs; a growing age means it does not."""
+
+    def __init__(self) -> None:
+        self._at = float("-inf")
+        self._waiting: tuple[int, datetime | None] = (0, None)
+
+    def collect(self):
+        now = time.monotonic()
+        if now - self._at >= STORED_COUNTS_SECONDS:
+            self._waiting, self._at = unchained_rows(), now
+        count, oldest = self._waiting
+        waiting = GaugeMetricFamily("vault_audit_rows_unchained", "Audit rows waiting for their place in the chain.")
+        waiting.add_metric([], count)
+        age = GaugeMetricFamily(
+            "vault_audit_oldest_unchained_seconds", "Age of the oldest audit row waiting for its place in the chain."
+        )
+        age.add_metric([], (timezone.now() - oldest).total_seconds() if oldest else 0)
+        return [waiting, age]
+
+
 _keys = KeyCollector()
+_audit = AuditChainCollector()
 
 
 def _registry():
@@ -69,9 +95,11 @@ def _registry():
         registry = CollectorRegistry()
         MultiProcessCollector(registry)
         registry.register(_keys)
+        registry.register(_audit)
         return registry
-    if _keys not in REGISTRY._collector_to_names:
-        REGISTRY.register(_keys)
+    for collector in (_keys, _audit):
+        if collector not in REGISTRY._collector_to_names:
+            REGISTRY.register(collector)
     return REGISTRY
 
 

@@ -1,14 +1,18 @@
 """Tamper evidence for the audit trail: a chain of MACs.
 
-Each row carries a sequence number and `<key version>$<HMAC-SHA256>` over its content and the
-previous row's MAC, under a key from VAULT_AUDIT_KEYS that the database never sees. Changing a row,
-inserting one, or removing one from the middle breaks the chain at that row, and `verify_audit`
-names it. The head row (AuditChainHead) holds the last sequence number and MAC; appending locks it,
-so rows chain in one order across every process and instance sharing the database.
+A row is written by the act it records with no place in the chain yet: no sequence number, and a MAC
+over its content alone (`unchained_mac`), so changing it or inserting one without the key shows from
+the start. The sealer (audit/sealing.py, run by `run_worker` every second) then gives the waiting rows,
+oldest id first, their place: a sequence number and `<key version>$<HMAC-SHA256>` over their content
+and the previous row's MAC, under a key from VAULT_AUDIT_KEYS that the database never sees. Changing a
+row, inserting one, or removing one from the middle then breaks the chain at that row, and
+`verify_audit` names it. The head row (AuditChainHead) holds the last sequence number and MAC; only the
+sealer locks it, so acts never wait on one another for the trail.
 
-What the chain cannot show on its own: someone with write access to the database who removes the
-newest rows and winds the head back to an older row. Exported checkpoints, kept elsewhere, anchor
-the chain against that (`export_audit`).
+What the chain cannot show on its own: someone with write access to the database who removes a row
+before it has its place (a second, with the worker running), or removes the newest rows and winds the
+head back to an older row. Exported checkpoints, kept elsewhere, anchor the chain against the latter
+(`export_audit`).
 """
 
 import hashlib
@@ -18,6 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
+from django.db import connection, transaction
 
 from core.encoding import encode_fields
 
@@ -56,6 +61,16 @@ def row_mac(values: dict, previous_mac: str, *, version: str | None = None) -> s
     return f"{version}${hmac.new(key, message, hashlib.sha256).hexdigest()}"
 
 
+def unchained_mac(values: dict) -> str:
+    """The MAC a row carries until the sealer gives it its place: its content with no sequence
+    number and no previous MAC, so it can never pass for a chained row's MAC."""
+    return row_mac({**values, "seq": None}, "")
+
+
+def unchained_mac_matches(values: dict, stored_mac: str) -> bool:
+    return mac_matches({**values, "seq": None}, "", stored_mac)
+
+
 def newest_version() -> str:
     return max(settings.VAULT_AUDIT_KEYS, key=int)
 
@@ -69,28 +84,40 @@ def mac_matches(values: dict, previous_mac: str, stored_mac: str) -> bool:
 
 @dataclass
 class Verdict:
-    """What a walk of the chain found: `problem` is None when every row checked out."""
+    """What a walk of the chain found: `problem` is None when every row checked out. `unchained`
+    counts the rows still waiting for their place, each of which matched its own MAC."""
 
     checked: int = 0
     problem: str | None = None
     first_bad_seq: int | None = None
+    unchained: int = 0
 
 
 def verify_chain(*, chunk_size: int = 5000) -> Verdict:
     """Walk the chain from its anchor in sequence order and stop at the first row that does not check
     out: changed (its MAC fails), inserted (a MAC nobody with the key made), removed (a gap in the
-    sequence), rows outside the chain, or a head that does not match the last row."""
+    sequence), or a head that does not match the last row; then check each row still waiting for its
+    place against its own MAC. One snapshot throughout, so the sealer may run meanwhile; read-only, so
+    it runs on a standby too."""
+    snapshot = connection.vendor == "postgresql" and not connection.in_atomic_block
+    with transaction.atomic():
+        if snapshot:
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        verdict = _walk_chain(chunk_size)
+        if verdict.problem is None:
+            _check_unchained(verdict, chunk_size)
+        return verdict
+
+
+def _walk_chain(chunk_size: int) -> Verdict:
     from audit.models import AuditChainHead, AuditEvent
 
     verdict = Verdict()
     head = AuditChainHead.objects.filter(pk=1).first()
     if head is None:
-        if AuditEvent.objects.exists():
+        if AuditEvent.objects.filter(seq__isnull=False).exists():
             verdict.problem = "the chain's head row is missing"
-        return verdict
-    unchained = AuditEvent.objects.filter(seq__isnull=True).order_by("id").values_list("id", flat=True).first()
-    if unchained is not None:
-        verdict.problem = f"row id {unchained} is outside the chain (no sequence number): inserted behind the vault"
         return verdict
     expected, previous = head.anchor_seq + 1, head.anchor_mac
     rows = (
@@ -119,3 +146,21 @@ def verify_chain(*, chunk_size: int = 5000) -> Verdict:
         )
         verdict.first_bad_seq = expected
     return verdict
+
+
+def _check_unchained(verdict: Verdict, chunk_size: int) -> None:
+    from audit.models import AuditEvent
+
+    rows = (
+        AuditEvent.objects.filter(seq__isnull=True)
+        .order_by("id")
+        .values_list("id", "mac", *CHAINED_FIELDS)
+        .iterator(chunk_size=chunk_size)
+    )
+    for row_id, mac, *values in rows:
+        if not unchained_mac_matches(dict(zip(CHAINED_FIELDS, values, strict=True)), mac):
+            verdict.problem = (
+                f"row id {row_id}, not yet in the chain, does not match its MAC: changed, or inserted behind the vault"
+            )
+            return
+        verdict.unchained += 1

@@ -35,7 +35,8 @@ class AuditEvent(models.Model):
     request_id = models.CharField(max_length=64, blank=True)
     origin = models.CharField(max_length=64, blank=True)
     details = models.JSONField(default=dict, blank=True)
-    # The chain (audit/chain.py): the row's place, and its MAC over its content and the previous MAC.
+    # The chain (audit/chain.py): the row's place (none until the sealer gives it one), and its MAC over
+    # its content and the previous MAC (over its content alone while it waits).
     seq = models.BigIntegerField(unique=True, null=True)
     mac = models.CharField(max_length=80, blank=True)
 
@@ -43,6 +44,8 @@ class AuditEvent(models.Model):
 
     class Meta:
         ordering = ["-occurred_at", "-id"]
+        # The rows waiting for their place: what the sealer reads, and only those.
+        indexes = [models.Index(fields=["id"], condition=models.Q(seq__isnull=True), name="audit_event_unchained")]
 
     def __str__(self) -> str:
         return f"{self.occurred_at:%Y-%m-%d %H:%M:%S} {self.actor_kind}:{self.actor_id} {self.action} {self.outcome}"
@@ -57,7 +60,7 @@ class AuditEvent(models.Model):
 
 
 class AuditChainHead(models.Model):
-    """The newest row of the chain (its sequence number and MAC), locked by each append. `anchor_*`
+    """The newest row of the chain (its sequence number and MAC), locked by the sealer. `anchor_*`
     is where the chain starts: the genesis, or the checkpoint of the last export whose rows were
     removed."""
 

@@ -1,5 +1,9 @@
 """Reads of the audit trail for other pages: who did an act to an object, and when."""
 
+from datetime import datetime
+
+from django.db.models import Count, Min
+
 from audit.actions import AuditAction
 from audit.models import AuditEvent
 
@@ -17,3 +21,10 @@ def latest_event(*, merchant_id: str, object_type: str, object_id: str, action: 
         .order_by("-id")
         .first()
     )
+
+
+def unchained_rows() -> tuple[int, datetime | None]:
+    """How many rows wait for their place in the chain, and when the oldest of them was written (the
+    partial index on waiting rows answers it)."""
+    found = AuditEvent.objects.filter(seq__isnull=True).aggregate(count=Count("id"), oldest=Min("occurred_at"))
+    return found["count"], found["oldest"]

@@ -8,10 +8,10 @@ from django.utils import timezone
 from audit import chain
 from audit.actions import AuditAction
 from audit.actors import Actor
-from audit.models import AuditChainHead, AuditEvent
+from audit.models import AuditEvent
 from core.errors import DependencyUnavailable
 from core.metrics import AUDIT_WRITE_FAILURES, AUDITED_ACTS
-from core.prepared import PreparedInsert, PreparedQuery
+from core.prepared import PreparedInsert
 
 
 def audit_record(
@@ -27,28 +27,25 @@ def audit_record(
     """Append one event; if it cannot be written, raise DependencyUnavailable so the act fails too."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("audit_record must run inside the transaction of the act it records")
+    fields = dict(
+        occurred_at=timezone.now(),
+        actor_kind=actor.kind,
+        actor_id=actor.id,
+        merchant_id=merchant_id or actor.merchant_id,
+        action=action,
+        object_type=object_type,
+        object_id=object_id,
+        outcome=outcome,
+        request_id=actor.request_id,
+        origin=actor.origin,
+        details=details or {},
+    )
     try:
         # No savepoint of its own: a failed audit write fails the whole act anyway, and a savepoint
-        # would cost two more round trips on every audited request.
+        # would cost two more round trips on every audited request. No lock either: the row joins
+        # the chain after the act commits (audit/sealing.py), so acts never queue behind one another.
         with transaction.atomic(savepoint=False):
-            # The head is locked until the act commits: rows join the chain in one order everywhere.
-            head = _locked_head()
-            fields = dict(
-                occurred_at=timezone.now(),
-                actor_kind=actor.kind,
-                actor_id=actor.id,
-                merchant_id=merchant_id or actor.merchant_id,
-                action=action,
-                object_type=object_type,
-                object_id=object_id,
-                outcome=outcome,
-                request_id=actor.request_id,
-                origin=actor.origin,
-                details=details or {},
-                seq=head.seq + 1,
-            )
-            event = _EVENTS.create(**fields, mac=chain.row_mac(fields, head.mac))
-            AuditChainHead.objects.filter(pk=head.pk).update(seq=event.seq, mac=event.mac)
+            event = _EVENTS.create(**fields, seq=None, mac=chain.unchained_mac(fields))
     except DatabaseError as exc:
         AUDIT_WRITE_FAILURES.inc()
         raise DependencyUnavailable("The audit trail is unavailable; nothing was done") from exc
@@ -57,19 +54,5 @@ def audit_record(
     return event
 
 
-# Every audited act locks the head and appends a row: compiled once per process (core/prepared.py).
+# Every audited act appends a row: compiled once per process (core/prepared.py).
 _EVENTS = PreparedInsert(AuditEvent)
-_HEAD = PreparedQuery(AuditChainHead, lambda: AuditChainHead.objects.select_for_update().filter(pk=1), ())
-
-
-def _locked_head() -> AuditChainHead:
-    head = _HEAD.first()
-    if head is None:
-        # Made by the migration; made again only on an empty table (a test database just flushed).
-        # Concurrent writers may all find it missing: the insert ignores the conflict, and all of
-        # them then queue on the one row.
-        AuditChainHead.objects.bulk_create([AuditChainHead(pk=1)], ignore_conflicts=True)
-        head = AuditChainHead.objects.select_for_update().get(pk=1)
-        if head.seq == 0 and AuditEvent.objects.exists():
-            raise DatabaseError("the audit chain's head is missing while rows exist")
-    return head

@@ -24,5 +24,8 @@ ALTER DEFAULT PRIVILEGES FOR ROLE vault_owner IN SCHEMA public
 ALTER DEFAULT PRIVILEGES FOR ROLE vault_owner IN SCHEMA public
     GRANT USAGE, SELECT ON SEQUENCES TO vault_app;
 
--- ...except changing or removing the audit trail: appending is all it may do.
+-- ...except changing or removing the audit trail: appending is all it may do, and giving a row
+-- that waits for its place in the chain its sequence number and MAC (the sealer in `run_worker`;
+-- the trigger lets that happen once per row and changes nothing else).
 REVOKE UPDATE, DELETE, TRUNCATE ON audit_auditevent FROM vault_app;
+GRANT UPDATE (seq, mac) ON audit_auditevent TO vault_app;

@@ -1,4 +1,5 @@
-"""The audit trail's chain of MACs, and on PostgreSQL the trigger that makes the table append-only."""
+"""The audit trail's chain of MACs, the sealer that gives new rows their place in it, and on
+PostgreSQL the trigger that makes the table append-only."""
 
 import io
 import json
@@ -15,6 +16,7 @@ from audit import chain
 from audit.actions import AuditAction
 from audit.actors import Actor
 from audit.models import AuditChainHead, AuditEvent
+from audit.sealing import seal_pending
 from audit.services import audit_record
 from tests.helpers.console import current_code, make_console_user
 
@@ -22,7 +24,8 @@ ACTOR = Actor(kind="operator", id="pytest", origin="127.0.0.1")
 POSTGRES = pytest.mark.skipif(connection.vendor != "postgresql", reason="the trigger exists on PostgreSQL only")
 
 
-def record(count: int, **extra) -> list[AuditEvent]:
+def record(count: int, *, seal: bool = True, **extra) -> list[AuditEvent]:
+    """*count* audited acts, each in its own transaction; then, unless seal=False, the sealer's pass."""
     events = []
     for index in range(count):
         with transaction.atomic():
@@ -36,6 +39,10 @@ def record(count: int, **extra) -> list[AuditEvent]:
                     details={"index": index, "nested": {"b": [1, 2], "a": "ü"}, **extra},
                 )
             )
+    if seal:
+        assert seal_pending().refused_id is None
+        for event in events:
+            event.refresh_from_db()
     return events
 
 
@@ -98,14 +105,60 @@ def test_a_row_inserted_with_a_made_up_mac_is_named(db):
     assert "row 2 " in verify_fails()
 
 
-def test_a_row_inserted_outside_the_chain_is_named(db):
+def test_a_row_inserted_outside_the_chain_is_named_and_never_sealed(db):
     record(2)
     behind_the_vault(
         "INSERT INTO audit_auditevent (occurred_at, actor_kind, actor_id, merchant_id, action, object_type, "
         "object_id, outcome, request_id, origin, details, mac) VALUES "
         "(CURRENT_TIMESTAMP, 'admin', 'ghost', '', 'api_key.issue', '', '', 'success', '', '', '{}', '')"
     )
-    assert "outside the chain" in verify_fails()
+    ghost = AuditEvent.objects.get(actor_id="ghost")
+    assert f"row id {ghost.pk}, not yet in the chain" in verify_fails()
+    assert "inserted behind the vault" in verify_fails()
+    assert seal_pending().refused_id == ghost.pk
+    assert AuditEvent.objects.get(pk=ghost.pk).seq is None
+
+
+def test_new_rows_wait_with_their_own_mac_until_the_sealer_chains_them_in_id_order(db):
+    waiting = record(3, seal=False)
+    assert all(event.seq is None for event in waiting)
+    assert all(event.mac.startswith(f"{chain.newest_version()}$") for event in waiting)
+    out = verify()
+    assert "checked 0 row(s)" in out and "3 newer row(s) wait for their place" in out
+    assert seal_pending().rows == 3
+    chained = list(AuditEvent.objects.order_by("id"))
+    assert [event.seq for event in chained] == [1, 2, 3]
+    assert all(event.mac != before.mac for event, before in zip(chained, waiting, strict=True))
+    head = AuditChainHead.objects.get()
+    assert (head.seq, head.mac) == (3, chained[-1].mac)
+    assert "checked 3 row(s)" in verify() and "wait for their place" not in verify()
+    assert seal_pending().rows == 0  # nothing left to do
+
+
+def test_the_sealer_works_in_batches_and_carries_the_chain_across_them(db):
+    record(7, seal=False)
+    assert seal_pending(batch=3).rows == 7
+    assert sorted(AuditEvent.objects.values_list("seq", flat=True)) == list(range(1, 8))
+    assert "checked 7 row(s)" in verify()
+
+
+def test_a_waiting_row_changed_behind_the_vault_is_named_and_the_chain_stops_before_it(db, caplog):
+    waiting = record(4, seal=False)
+    behind_the_vault("UPDATE audit_auditevent SET actor_id = 'someone-else' WHERE id = %s", [waiting[2].pk])
+    assert f"row id {waiting[2].pk}, not yet in the chain, does not match its MAC" in verify_fails()
+    sealed = seal_pending()
+    assert (sealed.rows, sealed.refused_id) == (2, waiting[2].pk)
+    assert f"audit row id {waiting[2].pk} does not match its own MAC" in caplog.text
+    seqs = dict(AuditEvent.objects.values_list("id", "seq"))
+    assert [seqs[event.pk] for event in waiting] == [1, 2, None, None]
+    with pytest.raises(CommandError, match=f"audit row id {waiting[2].pk} does not match its MAC"):
+        call_command("export_audit", "--before", "2100-01-01", "--output", "/nonexistent/never-written.jsonl")
+
+
+def test_run_worker_seals_what_waits(db):
+    record(2, seal=False)
+    call_command("run_worker", "--once", stdout=io.StringIO())
+    assert sorted(AuditEvent.objects.values_list("seq", flat=True)) == [1, 2]
 
 
 def test_the_newest_rows_removed_are_named_by_the_head(db):
@@ -129,24 +182,51 @@ def test_rows_signed_by_an_older_key_still_verify_after_a_new_key_is_added(db, s
 
 
 @pytest.mark.django_db(transaction=True)
-def test_concurrent_writers_build_one_chain(django_db_blocker):
-    """Four threads (four database connections) append at once: one chain, no fork, no gap."""
-    errors = []
+def test_concurrent_writers_sealers_and_verifiers_build_one_chain(django_db_blocker):
+    """Four threads (four database connections) append at once while two sealers and a verifier run:
+    one chain, no fork, no gap, and the verifier never sees a half-sealed chain."""
+    errors, verdicts = [], []
+    writing = threading.Event()
+    writing.set()
 
     def writer() -> None:
         try:
-            record(15)
+            record(15, seal=False)
         except Exception as exc:
             errors.append(exc)
         finally:
             connections.close_all()
 
-    threads = [threading.Thread(target=writer) for _ in range(4)]
-    for thread in threads:
+    def sealer() -> None:
+        try:
+            while writing.is_set():
+                seal_pending(wait=False, batch=4)
+        except Exception as exc:
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    def verifier() -> None:
+        try:
+            while writing.is_set():
+                verdicts.append(chain.verify_chain(chunk_size=7))
+        except Exception as exc:
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    writers = [threading.Thread(target=writer) for _ in range(4)]
+    helpers = [threading.Thread(target=sealer), threading.Thread(target=sealer), threading.Thread(target=verifier)]
+    for thread in writers + helpers:
         thread.start()
-    for thread in threads:
+    for thread in writers:
+        thread.join(timeout=120)
+    writing.clear()
+    for thread in helpers:
         thread.join(timeout=120)
     assert not errors, errors
+    assert verdicts and all(verdict.problem is None for verdict in verdicts), [v.problem for v in verdicts]
+    seal_pending()
     assert sorted(AuditEvent.objects.values_list("seq", flat=True)) == list(range(1, 61))
     assert "checked 60 row(s)" in verify()
 
@@ -165,6 +245,26 @@ def test_postgresql_refuses_to_change_or_remove_audit_rows(db, statement):
     with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(statement)
     assert AuditEvent.objects.count() == 2
+
+
+@POSTGRES
+@POSTGRES
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE audit_auditevent SET seq = 99, actor_id = 'x' WHERE seq IS NULL",  # content changed with it
+        "UPDATE audit_auditevent SET mac = 'x' WHERE seq IS NULL",  # a MAC without a place
+        "UPDATE audit_auditevent SET seq = seq + 100 WHERE seq IS NOT NULL",  # a place moved
+        "UPDATE audit_auditevent SET seq = NULL WHERE seq IS NOT NULL",  # a place taken back
+    ],
+)
+def test_postgresql_lets_only_the_sealers_change_through(db, statement):
+    record(1)
+    record(1, seal=False)
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(statement)
+    assert seal_pending().rows == 1
+    assert "checked 2 row(s)" in verify()
 
 
 @POSTGRES
@@ -221,6 +321,7 @@ def test_old_rows_are_exported_removed_by_a_superuser_and_the_rest_still_verifie
     assert AuditEvent.objects.count() == 7  # exporting removes nothing
 
     assert "removed 4 audit row(s)" in prune(export, superuser)
+    seal_pending()
     assert sorted(AuditEvent.objects.values_list("seq", flat=True)) == [5, 6, 7, 8]  # 8: the removal itself
     removal = AuditEvent.objects.get(action="audit.remove_exported")
     assert removal.details["approved_by"] == "root" and removal.details["last_seq"] == 4
@@ -302,6 +403,12 @@ def test_the_documented_application_role_can_append_but_never_change_the_trail()
                 "object_id, outcome, request_id, origin, details, mac) VALUES (now(), 'system', 'role-test', '', "
                 "'x', '', '', 'success', '', '', '{}', '')"
             )
+            # ...and giving a waiting row its place (the sealer's write), once: never moving it after.
+            conn.execute("UPDATE audit_auditevent SET seq = 1000000, mac = 'm' WHERE actor_id = 'role-test'")
+            for statement in ("UPDATE audit_auditevent SET seq = 2000000 WHERE actor_id = 'role-test'",
+                              "UPDATE audit_auditevent SET origin = 'x' WHERE seq IS NULL"):  # fmt: skip
+                with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                    conn.execute(statement)
     finally:
         with connection.cursor() as cursor:
             for role in (app, owner):

@@ -12,6 +12,7 @@ from django.db import connection
 from prometheus_client.parser import text_string_to_metric_families
 
 from api import metrics as metrics_view
+from audit.sealing import seal_pending
 from merchants.scopes import CUSTOMERS_READ
 from tests.helpers.api import VaultClient
 from tests.helpers.customers import create_customer
@@ -36,7 +37,8 @@ def value(scraped: dict, name: str, **labels) -> float:
 
 
 def scrape(client, token: str = TOKEN):
-    metrics_view._keys._at = float("-inf")  # recount the stored records now, not within 30 s
+    # Recount the stored records and the waiting audit rows now, not within 30 s.
+    metrics_view._keys._at = metrics_view._audit._at = float("-inf")
     return client.get("/metrics", headers={"Authorization": f"Bearer {token}"})
 
 
@@ -72,6 +74,13 @@ def test_a_scrape_counts_requests_acts_refusals_and_stored_records(
     assert value(after, "vault_stored_payment_methods", key_version="merchant_key") == 2
     assert value(after, "vault_keyring_version", version=settings.VAULT_ACTIVE_KEK) == 1
     assert value(after, "vault_key_provider", provider="local") == 1
+    # The acts' audit rows wait for the sealer (run_worker): counted, with the oldest one's age.
+    assert value(after, "vault_audit_rows_unchained") >= 4
+    assert value(after, "vault_audit_oldest_unchained_seconds") > 0
+    seal_pending()
+    sealed = samples(scrape(client).content.decode())
+    assert value(sealed, "vault_audit_rows_unchained") == 0
+    assert value(sealed, "vault_audit_oldest_unchained_seconds") == 0
     # Route patterns only: no id, no card, no key in a label.
     assert payment_method["id"] not in text and card_number(42) not in text and tenant.key not in text
 

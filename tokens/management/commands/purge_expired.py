@@ -2,6 +2,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from audit.access_failures import flush_closed_windows
 from audit.actors import operator_actor
+from audit.sealing import seal_pending
 from idempotency.services import idempotency_purge_expired
 from merchants.rate_limits import purge_old_windows
 from tokens.instances import instances_forget_gone
@@ -25,6 +26,8 @@ class Command(BaseCommand):
         self.stdout.write(f"purged {network_token_events_purge()} received token lifecycle event id(s)")
         self.stdout.write(f"forgot {instances_forget_gone()} instance(s) not seen for a day")
         self.stdout.write(f"wrote {flush_closed_windows()} audit row(s) of refused API requests")
+        # What run_worker does every second, as a backstop: no audit row waits past this run.
+        self.stdout.write(f"gave {seal_pending().rows} audit row(s) their place in the chain")
         pending = PaymentMethod.unscoped.filter(network_token_delete_pending=True).count()
         confirmed = network_tokens_retry_deletes()
         self.stdout.write(f"deleted {confirmed} of {pending} network token(s) awaiting deletion at the token service")
