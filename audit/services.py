@@ -1,8 +1,10 @@
-"""Write audit events. Call inside the transaction of the act, so both commit or neither does."""
+"""Write audit events: inside the transaction of the act (`audit_record`), or in one statement with
+the act's own row (`audit_insert`), so both commit or neither does."""
 
-from typing import Any
+from typing import Any, TypeVar
 
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, DataError, IntegrityError, transaction
+from django.db.models import Model
 from django.utils import timezone
 
 from audit import chain
@@ -11,7 +13,9 @@ from audit.actors import Actor
 from audit.models import AuditEvent
 from core.errors import DependencyUnavailable
 from core.metrics import AUDIT_WRITE_FAILURES, AUDITED_ACTS
-from core.prepared import PreparedInsert
+from core.prepared import PendingInsert, PreparedInsert, insert_together
+
+M = TypeVar("M", bound=Model)
 
 
 def audit_record(
@@ -27,6 +31,47 @@ def audit_record(
     """Append one event; if it cannot be written, raise DependencyUnavailable so the act fails too."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("audit_record must run inside the transaction of the act it records")
+    try:
+        # No savepoint of its own: a failed audit write fails the whole act anyway, and a savepoint
+        # would cost two more round trips on every audited request.
+        with transaction.atomic(savepoint=False):
+            event = _event(actor, action, object_type, object_id, merchant_id, outcome, details)
+            event.run()
+    except DatabaseError as exc:
+        AUDIT_WRITE_FAILURES.inc()
+        raise DependencyUnavailable("The audit trail is unavailable; nothing was done") from exc
+    _count_when_committed(action, outcome)
+    return event.instance
+
+
+def audit_insert(
+    act: PendingInsert[M],
+    *,
+    actor: Actor,
+    action: AuditAction,
+    object_type: str,
+    object_id: str,
+    merchant_id: str,
+    outcome: str = AuditEvent.Outcome.SUCCESS,
+    details: dict[str, Any] | None = None,
+) -> M:
+    """Insert the act's row and its audit row together: both or neither (core/prepared.py,
+    `insert_together`: one statement on PostgreSQL). An IntegrityError or DataError is the act's and is
+    raised as it is; any other database failure refuses the act as the audit trail's would."""
+    try:
+        insert_together(act, _event(actor, action, object_type, object_id, merchant_id, outcome, details))
+    except (IntegrityError, DataError):
+        raise  # the act's own failure (its row exists already, a value that does not fit)
+    except DatabaseError as exc:
+        AUDIT_WRITE_FAILURES.inc()
+        raise DependencyUnavailable("The audit trail is unavailable; nothing was done") from exc
+    _count_when_committed(action, outcome)
+    return act.instance
+
+
+def _event(actor, action, object_type, object_id, merchant_id, outcome, details) -> PendingInsert[AuditEvent]:
+    """The audit row's INSERT. No lock and no place in the chain yet: the row joins the chain after
+    the act commits (audit/sealing.py), so acts never queue behind one another for the trail."""
     fields = dict(
         occurred_at=timezone.now(),
         actor_kind=actor.kind,
@@ -40,18 +85,12 @@ def audit_record(
         origin=actor.origin,
         details=details or {},
     )
-    try:
-        # No savepoint of its own: a failed audit write fails the whole act anyway, and a savepoint
-        # would cost two more round trips on every audited request. No lock either: the row joins
-        # the chain after the act commits (audit/sealing.py), so acts never queue behind one another.
-        with transaction.atomic(savepoint=False):
-            event = _EVENTS.create(**fields, seq=None, mac=chain.unchained_mac(fields))
-    except DatabaseError as exc:
-        AUDIT_WRITE_FAILURES.inc()
-        raise DependencyUnavailable("The audit trail is unavailable; nothing was done") from exc
+    return _EVENTS.statement(**fields, seq=None, mac=chain.unchained_mac(fields))
+
+
+def _count_when_committed(action: AuditAction, outcome: str) -> None:
     # Counted once the act is committed: a rolled-back act did not happen.
     transaction.on_commit(AUDITED_ACTS.labels(str(action), str(outcome)).inc)
-    return event
 
 
 # Every audited act appends a row: compiled once per process (core/prepared.py).

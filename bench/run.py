@@ -364,16 +364,24 @@ class Bench:
             VAULT_NT_API_KEY=self.sim_key,
         )
         self.notes: list[str] = []
+        self.workers: dict[Process, Process] = {}
 
     def start(self, name: str, env: dict[str, str], app: str | None = None) -> tuple[Process, str]:
         server, base = start_gunicorn(name, env, self.workdir, app)
         self.processes.append(server)
+        if app is None:
+            # As deployed: the worker beside the vault gives the audit rows their place in the chain.
+            worker = Process(f"{name}-worker", [PY, "manage.py", "run_worker"], env, self.workdir)
+            self.processes.append(worker)
+            self.workers[server] = worker
         return server, base
 
     def stop(self, process: Process) -> None:
         process.stop()
         if process in self.processes:
             self.processes.remove(process)
+        if (worker := self.workers.pop(process, None)) is not None:
+            self.stop(worker)
 
     def stop_all(self) -> None:
         for process in list(reversed(self.processes)):
@@ -565,6 +573,7 @@ def main_run(options) -> None:
         if options.profile:
             extra["profile"] = profile_paths(bench, vault, base, headers, read_file, create_customer_id)
 
+        extra["audit_chain"] = audit_chain_state(bench, env)
         bench.stop(vault)
         baseline_phase(bench, env, results, "end")
         bench.stop(simulator)
@@ -587,6 +596,21 @@ def main_run(options) -> None:
         if not options.keep_db:
             drop_database(bench.db)
         shutil.rmtree(bench.workdir, ignore_errors=True)
+
+
+def audit_chain_state(bench: Bench, env: dict[str, str]) -> dict:
+    """After the load: how long the worker took to chain the last audit rows, and whether the chain of
+    everything the run wrote verifies."""
+    started = time.monotonic()
+    while (waiting := query(bench.db, "SELECT count(*) FROM audit_auditevent WHERE seq IS NULL")[0][0]) and (
+        time.monotonic() - started < 30
+    ):
+        time.sleep(0.2)
+    caught_up = time.monotonic() - started
+    rows = query(bench.db, "SELECT count(*) FROM audit_auditevent")[0][0]
+    verdict = manage(env, "verify_audit").strip().splitlines()  # exits the bench if the chain is broken
+    log(f"audit trail: {rows} rows, {waiting} still waiting {caught_up:.1f} s after the load; {verdict[0]}")
+    return {"rows": rows, "waiting": waiting, "caught_up": caught_up, "verify": verdict[0]}
 
 
 def baseline_phase(bench: Bench, env: dict[str, str], results: dict, when: str) -> None:
@@ -1076,6 +1100,14 @@ def report(options, config: dict, results: dict, variants: dict, extra: dict) ->
                 lines.append("| " + " | ".join(cells) + " |")
     if extra.get("proxy"):
         lines += proxy_report(extra["proxy"])
+    if extra.get("audit_chain"):
+        trail = extra["audit_chain"]
+        lines += [
+            "",
+            f"Audit trail: the run wrote {trail['rows']:,} audit rows; `run_worker` (beside the vault, as deployed) "
+            f"had given all but {trail['waiting']} their place in the chain {trail['caught_up']:.1f} s after the "
+            f"last scenario ended, and `verify_audit` then said: {trail['verify']}.",
+        ]
     if extra.get("nt_tokens"):
         nt = extra["nt_tokens"]
         lines += [

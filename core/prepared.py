@@ -14,11 +14,12 @@ of varying length, a slice) is prepared once per shape by its caller.
 
 import itertools
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Generic, TypeVar
 
-from django.db import connections, router
+from django.db import connections, router, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Model, QuerySet
 from django.db.models.sql import InsertQuery
@@ -148,6 +149,10 @@ class PreparedInsert(Generic[M]):
         self._compiled: dict[tuple[str, bool], _CompiledInsert] = {}
 
     def create(self, **values: Any) -> M:
+        return self.statement(**values).run()
+
+    def statement(self, **values: Any) -> "PendingInsert[M]":
+        """The INSERT for a new row, ready to run, alone or with another (`insert_together`)."""
         instance = self.model(**values)
         alias = router.db_for_write(self.model, instance=instance)
         connection = connections[alias]
@@ -157,20 +162,7 @@ class PreparedInsert(Generic[M]):
         params = [
             field.get_db_prep_save(field.pre_save(instance, True), connection=connection) for field in compiled.fields
         ]
-        with connection.cursor() as cursor:
-            cursor.execute(compiled.sql, params)
-            if compiled.returning:
-                if connection.features.can_return_columns_from_insert:
-                    row = cursor.fetchone()
-                else:
-                    row = (
-                        connection.ops.last_insert_id(cursor, self.model._meta.db_table, compiled.returning[0].column),
-                    )
-                for field, value in zip(compiled.returning, row, strict=True):
-                    setattr(instance, field.attname, value)
-        instance._state.adding = False
-        instance._state.db = alias
-        return instance
+        return PendingInsert(instance, alias, compiled, params)
 
     def _compile(self, key: tuple[str, bool], instance: M) -> _CompiledInsert:
         alias, meta = key[0], self.model._meta
@@ -193,3 +185,52 @@ class PreparedInsert(Generic[M]):
         compiled = _CompiledInsert(sql=sql, fields=tuple(fields), returning=returning)
         self._compiled[key] = compiled
         return compiled
+
+
+@dataclass(slots=True)
+class PendingInsert(Generic[M]):
+    """One row's INSERT, compiled and bound, not yet sent."""
+
+    instance: M
+    alias: str
+    compiled: _CompiledInsert
+    params: list[Any]
+
+    def run(self) -> M:
+        connection = connections[self.alias]
+        with connection.cursor() as cursor:
+            cursor.execute(self.compiled.sql, self.params)
+            self._read_back(cursor, connection)
+        return self.instance
+
+    def _read_back(self, cursor, connection: BaseDatabaseWrapper) -> None:
+        returning = self.compiled.returning
+        if returning:
+            if connection.features.can_return_columns_from_insert:
+                row = cursor.fetchone()
+            else:
+                row = (connection.ops.last_insert_id(cursor, self.instance._meta.db_table, returning[0].column),)
+            for field, value in zip(returning, row, strict=True):
+                setattr(self.instance, field.attname, value)
+        self.instance._state.adding = False
+        self.instance._state.db = self.alias
+
+
+def insert_together(first: PendingInsert, second: PendingInsert) -> None:
+    """Both rows or neither. On PostgreSQL one statement does it, the first INSERT in a WITH clause
+    (PostgreSQL runs every data-changing WITH part to completion): one round trip, and outside a
+    transaction no BEGIN or COMMIT of their own. Elsewhere, or when the first row reads values back,
+    two INSERTs in a transaction. Inside a transaction, in a savepoint either way, so that a failure
+    (a unique row that already exists) leaves the transaction usable."""
+    connection = connections[second.alias]
+    if connection.vendor != "postgresql" or first.alias != second.alias or first.compiled.returning:
+        with transaction.atomic(using=second.alias):
+            first.run()
+            second.run()
+        return
+    sql = f"WITH first_row AS ({first.compiled.sql}) {second.compiled.sql}"
+    savepoint = transaction.atomic(using=second.alias) if connection.in_atomic_block else nullcontext()
+    with savepoint, connection.cursor() as cursor:
+        cursor.execute(sql, [*first.params, *second.params])
+        second._read_back(cursor, connection)
+    first._read_back(None, connection)

@@ -12,7 +12,7 @@ from django.views.decorators.debug import sensitive_variables
 from audit.actions import AuditAction
 from audit.actors import Actor
 from audit.models import AuditEvent
-from audit.services import audit_record
+from audit.services import audit_insert, audit_record
 from core import errors
 from core.ids import new_global_id
 from core.prepared import PreparedInsert
@@ -90,8 +90,9 @@ def payment_method_create(*, actor: Actor, merchant: Merchant, profile: Profile,
     sealed = crypto.seal(secret, merchant_id=merchant.id, record_id=payment_method_id)
     now = timezone.now()
     try:
-        with transaction.atomic():
-            payment_method = _INSERT.create(
+        # The row and its audit row in one statement (one round trip, no BEGIN/COMMIT of their own).
+        payment_method = audit_insert(
+            _INSERT.statement(
                 id=payment_method_id,
                 merchant=merchant,
                 profile=profile,
@@ -118,17 +119,18 @@ def payment_method_create(*, actor: Actor, merchant: Merchant, profile: Profile,
                 created=now,
                 last_used_at=now,
                 **(network_token_fields(token) if token else {}),
-            )
-            _audit(
-                actor,
-                AuditAction.PAYMENT_METHOD_CREATE,
-                payment_method,
-                details={
-                    "storage_type": data["storage_type"],
-                    "network_token": token is not None,
-                    "cvc_stored": "card_cvc" in card,
-                },
-            )
+            ),
+            actor=actor,
+            action=AuditAction.PAYMENT_METHOD_CREATE,
+            object_type="payment_method",
+            object_id=payment_method_id,
+            merchant_id=merchant.id,
+            details={
+                "storage_type": data["storage_type"],
+                "network_token": token is not None,
+                "cvc_stored": "card_cvc" in card,
+            },
+        )
     except IntegrityError:
         # A concurrent create of the same card for the same customer won the race: answer its row.
         existing = payment_method_duplicate(customer=customer, fingerprints=fingerprints) if customer else None

@@ -32,7 +32,7 @@ def audit_down(monkeypatch):
     def refuse(*args, **kwargs):
         raise DatabaseError("audit table unavailable")
 
-    monkeypatch.setattr(audit_services._EVENTS, "create", refuse)
+    monkeypatch.setattr(audit_services._EVENTS, "statement", refuse)
 
 
 def test_create_fails_when_the_audit_write_fails(api, audit_down):
@@ -47,7 +47,7 @@ def test_update_and_delete_fail_when_the_audit_write_fails(api, monkeypatch):
     def refuse(*args, **kwargs):
         raise DatabaseError("audit table unavailable")
 
-    monkeypatch.setattr(audit_services._EVENTS, "create", refuse)
+    monkeypatch.setattr(audit_services._EVENTS, "statement", refuse)
     assert_error(api.put(f"/customers/{customer['id']}", {"name": "Changed"}), 503, "HE_00")
     assert_error(api.delete(f"/customers/{customer['id']}"), 503, "HE_00")
     monkeypatch.undo()

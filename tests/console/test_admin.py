@@ -296,7 +296,7 @@ def test_a_payment_method_page_is_not_shown_when_the_audit_fails(support, stored
     def broken(*args, **kwargs):
         raise DatabaseError("audit table unavailable")
 
-    monkeypatch.setattr(audit_services._EVENTS, "create", broken)
+    monkeypatch.setattr(audit_services._EVENTS, "statement", broken)
     response = client.get(f"{ADMIN}tokens/paymentmethod/{quote(method_id)}/change/")
     assert response.status_code == 503
     html = response.content.decode()

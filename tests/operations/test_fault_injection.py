@@ -31,8 +31,8 @@ class Faults:
         self.random = random.Random(SEED)
         self.armed = False
         self.injected = {"storage": 0, "key provider": 0, "audit": 0}
-        real_create_pm = token_services._INSERT.create
-        real_create_audit = audit_services._EVENTS.create
+        real_create_pm = token_services._INSERT.statement
+        real_create_audit = audit_services._EVENTS.statement
         real_provider = crypto.key_provider
 
         def storage(*args, **kwargs):
@@ -47,8 +47,8 @@ class Faults:
             self.maybe_fail("key provider", KeyProviderUnavailable("injected: key provider unavailable"))
             return real_provider()
 
-        monkeypatch.setattr(token_services._INSERT, "create", storage)
-        monkeypatch.setattr(audit_services._EVENTS, "create", audit)
+        monkeypatch.setattr(token_services._INSERT, "statement", storage)
+        monkeypatch.setattr(audit_services._EVENTS, "statement", audit)
         monkeypatch.setattr(crypto, "key_provider", provider)
 
     def maybe_fail(self, seam: str, error: Exception) -> None:

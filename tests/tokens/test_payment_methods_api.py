@@ -162,7 +162,7 @@ def test_no_reveal_without_an_audit_record(revealer, customer, monkeypatch):
 
         raise DatabaseError("audit unavailable")
 
-    monkeypatch.setattr(audit_services._EVENTS, "create", refuse)
+    monkeypatch.setattr(audit_services._EVENTS, "statement", refuse)
     response = revealer.get(f"/payment_methods/{created['id']}?fetch_raw_detail=true")
     assert_error(response, 503, "HE_00")
     assert VISA not in response.content.decode()

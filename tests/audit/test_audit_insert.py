@@ -1,0 +1,96 @@
+"""A payment method and its audit row written together (`audit_insert`): on PostgreSQL one statement,
+outside a request transaction; both rows or neither, whichever of them the database refuses."""
+
+from contextlib import contextmanager
+
+import pytest
+from django.db import IntegrityError, connection, transaction
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from audit.models import AuditEvent
+from audit.sealing import seal_pending
+from core.prepared import PreparedInsert, insert_together
+from tests.helpers.api import VaultClient, assert_error
+from tests.helpers.customers import create_customer
+from tests.helpers.payment_methods import card_body, card_number, create_payment_method
+from tests.helpers.tenants import make_tenant
+from tokens.models import PaymentMethod
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@contextmanager
+def audit_table_gone():
+    """The audit table out of reach, as a dropped grant or a broken disk would leave it: the real
+    database refuses the audit insert (the statement names a table that is not there)."""
+    with connection.cursor() as cursor:
+        cursor.execute("ALTER TABLE audit_auditevent RENAME TO audit_auditevent_away")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("ALTER TABLE audit_auditevent_away RENAME TO audit_auditevent")
+
+
+@pytest.fixture
+def shop():
+    tenant = make_tenant("Together")
+    return VaultClient(tenant.key, tenant.profile.id)
+
+
+def test_a_create_writes_the_card_and_its_audit_row_in_one_statement_on_postgresql(shop):
+    customer = create_customer(shop)
+    create_payment_method(shop, customer["id"], card_number(6))  # the merchant's key is made with the first
+    with CaptureQueriesContext(connection) as queries:
+        created = create_payment_method(shop, customer["id"], card_number(7))
+    written = ('INSERT INTO "tokens_paymentmethod"', 'INSERT INTO "audit_auditevent"')
+    inserts = [q["sql"] for q in queries.captured_queries if any(table in q["sql"] for table in written)]
+    row = AuditEvent.objects.get(action="payment_method.create", object_id=created["id"])
+    assert row.merchant_id == PaymentMethod.objects.get(pk=created["id"]).merchant_id and row.seq is None
+    if connection.vendor == "postgresql":
+        assert len(inserts) == 1 and inserts[0].startswith("WITH first_row AS (INSERT INTO")
+        assert not any(q["sql"] in ("BEGIN", "COMMIT") for q in queries.captured_queries)
+    else:
+        assert len(inserts) == 2
+    assert seal_pending().rows >= 1 and AuditEvent.objects.get(pk=row.pk).seq is not None
+
+
+def test_no_card_is_stored_when_the_database_refuses_its_audit_row(shop):
+    customer = create_customer(shop)
+    before = PaymentMethod.objects.count()
+    with audit_table_gone():
+        response = shop.post("/payment_methods", card_body(customer["id"], card_number(8)))
+    assert_error(response, 503, "HE_00")
+    assert card_number(8) not in response.content.decode()
+    assert PaymentMethod.objects.count() == before
+    # And the same card goes in once the trail is back.
+    assert create_payment_method(shop, customer["id"], card_number(8))["id"]
+
+
+def test_both_rows_or_neither_when_the_first_row_is_refused():
+    """The first row breaks a unique constraint: no audit row is left behind, and inside a
+    transaction the savepoint keeps the transaction usable."""
+    tenant = make_tenant("Constraint")
+    now = timezone.now()
+    cards, events = PreparedInsert(PaymentMethod), PreparedInsert(AuditEvent)
+
+    def card(pm_id: str):
+        return cards.statement(
+            id=pm_id, merchant=tenant.merchant, profile=tenant.profile, storage_type="persistent",
+            card_isin="4242", last4_digits="4242", expiry_month="12", expiry_year="2035", created=now,
+            sealed_card="v2.x",
+        )  # fmt: skip
+
+    def event(actor_id: str):
+        return events.statement(occurred_at=now, actor_kind="operator", actor_id=actor_id, action="x")
+
+    insert_together(card("01_pm_together"), event("first"))
+    assert PaymentMethod.objects.filter(pk="01_pm_together").exists()
+    with pytest.raises(IntegrityError):
+        insert_together(card("01_pm_together"), event("orphan"))
+    with transaction.atomic():
+        with pytest.raises(IntegrityError):
+            insert_together(card("01_pm_together"), event("orphan"))
+        assert PaymentMethod.objects.filter(pk="01_pm_together").count() == 1  # the transaction still answers
+    assert list(AuditEvent.objects.filter(action="x").values_list("actor_id", flat=True)) == ["first"]
