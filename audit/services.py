@@ -69,7 +69,15 @@ def audit_insert(
     return act.instance
 
 
-def _event(actor, action, object_type, object_id, merchant_id, outcome, details) -> PendingInsert[AuditEvent]:
+def _event(
+    actor: Actor,
+    action: AuditAction,
+    object_type: str,
+    object_id: str,
+    merchant_id: str,
+    outcome: str,
+    details: dict[str, Any] | None,
+) -> PendingInsert[AuditEvent]:
     """The audit row's INSERT. No lock and no place in the chain yet: the row joins the chain after
     the act commits (audit/sealing.py), so acts never queue behind one another for the trail."""
     fields = dict(

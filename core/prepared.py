@@ -203,7 +203,7 @@ class PendingInsert(Generic[M]):
             self._read_back(cursor, connection)
         return self.instance
 
-    def _read_back(self, cursor, connection: BaseDatabaseWrapper) -> None:
+    def _read_back(self, cursor: Any, connection: BaseDatabaseWrapper) -> None:
         returning = self.compiled.returning
         if returning:
             if connection.features.can_return_columns_from_insert:
