@@ -37,6 +37,8 @@ class _Compiled:
     datetime_args: frozenset[int]
     for_update: bool
     attnames: tuple[str, ...]
+    # Annotations follow the model's columns in each row; each is set on the instance by its name.
+    annotations: tuple[str, ...]
     converters: tuple[tuple[int, tuple[Callable, ...], Any], ...]
 
 
@@ -62,7 +64,14 @@ class PreparedQuery(Generic[M]):
         with connection.cursor() as cursor:
             cursor.execute(compiled.sql, params)
             rows = cursor.fetchall()
-        return [self.model.from_db(alias, compiled.attnames, _converted(row, compiled, connection)) for row in rows]
+        return [self._instance(alias, compiled, _converted(row, compiled, connection)) for row in rows]
+
+    def _instance(self, alias: str, compiled: _Compiled, row: tuple) -> M:
+        count = len(compiled.attnames)
+        instance = self.model.from_db(alias, compiled.attnames, row[:count])
+        for name, value in zip(compiled.annotations, row[count:], strict=True):
+            setattr(instance, name, value)
+        return instance
 
     def first(self, *args: Any) -> M | None:
         rows = self.fetch(*args)
@@ -85,13 +94,17 @@ class PreparedQuery(Generic[M]):
         if unused:
             raise ValueError(f"argument(s) {sorted(unused)} of a prepared query did not reach its SQL")
         columns = [column for column, _, _ in compiler.select]
+        fields = [column for column in columns if hasattr(column, "target")]
+        if columns[: len(fields)] != fields:
+            raise ValueError("a prepared query's model columns must come before its annotations")
         converters = compiler.get_converters(columns)
         compiled = _Compiled(
             sql=sql,
             slots=tuple(slots),
             datetime_args=frozenset(i for i, kind in enumerate(self.kinds) if kind is datetime),
             for_update=bool(queryset.query.select_for_update),
-            attnames=tuple(column.target.attname for column in columns),
+            attnames=tuple(column.target.attname for column in fields),
+            annotations=tuple(alias for _, _, alias in compiler.select[len(fields) :]),
             converters=tuple(
                 (position, tuple(found), expression) for position, (found, expression) in converters.items()
             ),

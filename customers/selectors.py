@@ -20,10 +20,19 @@ _GET_FOR_UPDATE = PreparedQuery(Customer, lambda *args: _get(*args).select_for_u
 
 def customer_get(*, merchant: Merchant, customer_id: str, for_update: bool = False) -> Customer:
     """Return the merchant's live customer; 400 for a malformed id, 404 if absent, 400 IR_11 if redacted."""
+    customer_id_check(customer_id)
+    query = _GET_FOR_UPDATE if for_update else _GET
+    return customer_found(query.first(getattr(merchant, "pk", merchant), customer_id))
+
+
+def customer_id_check(customer_id: str) -> None:
+    """400 for a malformed customer id, before any query."""
     if not is_global_id(customer_id):
         raise errors.InvalidRequest("Invalid customer id")
-    query = _GET_FOR_UPDATE if for_update else _GET
-    customer = query.first(getattr(merchant, "pk", merchant), customer_id)
+
+
+def customer_found(customer: Customer | None) -> Customer:
+    """The customer a lookup found: 404 if none, 400 IR_11 if redacted."""
     if customer is None:
         raise errors.NotFound("Customer does not exist in our records")
     if customer.status == Customer.Status.REDACTED:

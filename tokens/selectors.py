@@ -1,14 +1,16 @@
 """Read payment methods, always within one merchant. Expired volatile ones no longer exist."""
 
 from datetime import datetime
+from typing import Any
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from core import errors
 from core.ids import is_global_id
 from core.prepared import PreparedQuery
 from customers.models import Customer
+from customers.selectors import customer_found, customer_id_check
 from merchants.models import Merchant
 from tokens.models import MerchantKey, PaymentMethod
 
@@ -56,32 +58,65 @@ def payment_methods_of_customer(*, customer: Customer, offset: int, limit: int) 
     return list(queryset.order_by("-id")[offset : offset + limit])
 
 
+def _duplicates(merchant_id: str, customer: Any, fingerprints: tuple[str, ...]) -> QuerySet[PaymentMethod]:
+    """A customer's live persistent payment methods for the same card (any of its fingerprints)."""
+    return PaymentMethod.objects.for_merchant(merchant_id).filter(
+        customer_id=customer,
+        card_fingerprint__in=fingerprints,
+        storage_type=PaymentMethod.StorageType.PERSISTENT,
+        status__in=[PaymentMethod.Status.ACTIVE, PaymentMethod.Status.INACTIVE],
+    )
+
+
 def _duplicate(fingerprint_count: int) -> PreparedQuery[PaymentMethod]:
     """The duplicate lookup for this many fingerprints (one; two while a fingerprint key rotates)."""
     if fingerprint_count not in _DUPLICATE:
 
         def build(merchant_id: str, customer_id: str, *fingerprints: str) -> QuerySet[PaymentMethod]:
-            return (
-                PaymentMethod.objects.for_merchant(merchant_id)
-                .filter(
-                    customer_id=customer_id,
-                    card_fingerprint__in=fingerprints,
-                    storage_type=PaymentMethod.StorageType.PERSISTENT,
-                    status__in=[PaymentMethod.Status.ACTIVE, PaymentMethod.Status.INACTIVE],
-                )
-                .order_by("pk")[:1]
-            )
+            return _duplicates(merchant_id, customer_id, fingerprints).order_by("pk")[:1]
 
         _DUPLICATE[fingerprint_count] = PreparedQuery(PaymentMethod, build, (str,) * (2 + fingerprint_count))
     return _DUPLICATE[fingerprint_count]
 
 
+def _customer_with_duplicate(fingerprint_count: int) -> PreparedQuery[Customer]:
+    """The customer, annotated with the id of its payment method for the same card, if any."""
+    if fingerprint_count not in _CUSTOMER_WITH_DUPLICATE:
+
+        def build(merchant_id: str, customer_id: str, *fingerprints: str) -> QuerySet[Customer]:
+            duplicate = _duplicates(merchant_id, OuterRef("pk"), fingerprints).order_by("pk").values("pk")[:1]
+            return (
+                Customer.objects.for_merchant(merchant_id)
+                .filter(id=customer_id)
+                .annotate(duplicate_id=Subquery(duplicate))
+                .order_by("pk")[:1]
+            )
+
+        _CUSTOMER_WITH_DUPLICATE[fingerprint_count] = PreparedQuery(Customer, build, (str,) * (2 + fingerprint_count))
+    return _CUSTOMER_WITH_DUPLICATE[fingerprint_count]
+
+
 _DUPLICATE: dict[int, PreparedQuery[PaymentMethod]] = {}
+_CUSTOMER_WITH_DUPLICATE: dict[int, PreparedQuery[Customer]] = {}
 
 
 def payment_method_duplicate(*, customer: Customer, fingerprints: list[str]) -> PaymentMethod | None:
     """The customer's live persistent payment method for the same card (any of its fingerprints), if any."""
     return _duplicate(len(fingerprints)).first(customer.merchant_id, customer.id, *fingerprints)
+
+
+def customer_and_duplicate(
+    *, merchant: Merchant, customer_id: str, fingerprints: list[str]
+) -> tuple[Customer, PaymentMethod | None]:
+    """The merchant's live customer (400, 404 or IR_11 as `customer_get`) and its live persistent
+    payment method for the same card, if any: one query while the card is new to the customer, the
+    usual case, and a second to read the duplicate when it is not."""
+    customer_id_check(customer_id)
+    found = _customer_with_duplicate(len(fingerprints)).first(merchant.pk, customer_id, *fingerprints)
+    customer = customer_found(found)
+    if customer.duplicate_id is None:  # type: ignore[attr-defined]
+        return customer, None
+    return customer, payment_method_duplicate(customer=customer, fingerprints=fingerprints)
 
 
 def payment_method_by_token_ref(*, token_ref: str, for_update: bool = False) -> PaymentMethod | None:

@@ -17,7 +17,6 @@ from core import errors
 from core.ids import new_global_id
 from core.prepared import PreparedInsert
 from customers.models import Customer
-from customers.selectors import customer_get
 from merchants.models import Merchant, Profile
 from tokens import crypto
 from tokens.card_access import open_card
@@ -32,7 +31,12 @@ from tokens.network.services import (
     network_token_fields,
     network_token_provision,
 )
-from tokens.selectors import payment_method_duplicate, payment_method_get, payment_method_lookup
+from tokens.selectors import (
+    customer_and_duplicate,
+    payment_method_duplicate,
+    payment_method_get,
+    payment_method_lookup,
+)
 
 CONNECTOR_TOKENS_MAX = 20
 # Every create inserts one row: the statement is compiled once per process (core/prepared.py).
@@ -58,9 +62,14 @@ def payment_method_create(*, actor: Actor, merchant: Merchant, profile: Profile,
     card = data["payment_method_data"]["card"]
     secret: CardSecret = card["card_number"]
     persistent = data["storage_type"] == PaymentMethod.StorageType.PERSISTENT
-    customer = customer_get(merchant=merchant, customer_id=data["customer_id"]) if data.get("customer_id") else None
     fingerprints = crypto.fingerprint_candidates(secret, merchant_id=merchant.id)
     fingerprint = fingerprints[-1]  # under the newest fingerprint key: the one stored
+    customer, existing = None, None
+    if data.get("customer_id"):
+        # The customer and the duplicate check in one query.
+        customer, existing = customer_and_duplicate(
+            merchant=merchant, customer_id=data["customer_id"], fingerprints=fingerprints
+        )
     wants_token = (data.get("network_tokenization") or {}).get("enable") == "Enable"
     wants_token = wants_token and persistent and profile.network_tokenization_enabled
 
@@ -77,12 +86,10 @@ def payment_method_create(*, actor: Actor, merchant: Merchant, profile: Profile,
             reference=payment_method_id,
         )
 
-    if persistent and customer is not None:
-        existing = payment_method_duplicate(customer=customer, fingerprints=fingerprints)
-        if existing is not None:
-            # Vaulted again: a card still without a live token (a create that timed out) tries again.
-            token = provision(existing.id) if wants_token and not holds_network_token(existing) else None
-            return _revault(actor=actor, payment_method=existing, card=card, secret=secret, token=token)
+    if persistent and existing is not None:
+        # Vaulted again: a card still without a live token (a create that timed out) tries again.
+        token = provision(existing.id) if wants_token and not holds_network_token(existing) else None
+        return _revault(actor=actor, payment_method=existing, card=card, secret=secret, token=token)
     payment_method_id = new_global_id("pm")
     token = provision(payment_method_id) if wants_token else None
     if token is not None:

@@ -39,7 +39,7 @@ def shop():
     return VaultClient(tenant.key, tenant.profile.id)
 
 
-def test_a_create_writes_the_card_and_its_audit_row_in_one_statement_on_postgresql(shop):
+def test_a_create_reads_in_one_query_and_writes_both_rows_in_one_statement_on_postgresql(shop):
     customer = create_customer(shop)
     create_payment_method(shop, customer["id"], card_number(6))  # the merchant's key is made with the first
     with CaptureQueriesContext(connection) as queries:
@@ -48,6 +48,12 @@ def test_a_create_writes_the_card_and_its_audit_row_in_one_statement_on_postgres
     inserts = [q["sql"] for q in queries.captured_queries if any(table in q["sql"] for table in written)]
     row = AuditEvent.objects.get(action="payment_method.create", object_id=created["id"])
     assert row.merchant_id == PaymentMethod.objects.get(pk=created["id"]).merchant_id and row.seq is None
+    # Apart from the rate limit's counter (in the database here: no Redis in these tests), a create
+    # of a card new to the customer reads the customer and checks for the same card in one query...
+    statements = [q["sql"] for q in queries.captured_queries if "merchants_ratelimitcounter" not in q["sql"]]
+    assert statements[0].startswith('SELECT "customers_customer"."id"') and '"tokens_paymentmethod"' in statements[0]
+    # ...then writes (on PostgreSQL in one statement, outside any transaction).
+    assert [sql for sql in statements[1:] if not sql.startswith(("BEGIN", "COMMIT"))] == inserts
     if connection.vendor == "postgresql":
         assert len(inserts) == 1 and inserts[0].startswith("WITH first_row AS (INSERT INTO")
         assert not any(q["sql"] in ("BEGIN", "COMMIT") for q in queries.captured_queries)
