@@ -1,6 +1,7 @@
 """Write audit events: inside the transaction of the act (`audit_record`), or in one statement with
 the act's own row (`audit_insert`), so both commit or neither does."""
 
+from contextlib import nullcontext
 from typing import Any, TypeVar
 
 from django.db import DatabaseError, DataError, IntegrityError, transaction
@@ -31,10 +32,39 @@ def audit_record(
     """Append one event; if it cannot be written, raise DependencyUnavailable so the act fails too."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("audit_record must run inside the transaction of the act it records")
+    return _write(actor, action, object_type, object_id, merchant_id, outcome, details)
+
+
+def audit_alone(
+    *,
+    actor: Actor,
+    action: AuditAction,
+    object_type: str,
+    object_id: str,
+    merchant_id: str,
+    outcome: str = AuditEvent.Outcome.SUCCESS,
+) -> AuditEvent:
+    """The audit row of an act that writes nothing else (a reveal reads): one INSERT that commits
+    itself, with no transaction around it to begin and commit (inside a caller's transaction, part
+    of it). The caller hands nothing out until it returns; if it cannot be written,
+    DependencyUnavailable, as for `audit_record`."""
+    return _write(actor, action, object_type, object_id, merchant_id, outcome, None)
+
+
+def _write(
+    actor: Actor,
+    action: AuditAction,
+    object_type: str,
+    object_id: str,
+    merchant_id: str,
+    outcome: str,
+    details: dict[str, Any] | None,
+) -> AuditEvent:
     try:
         # No savepoint of its own: a failed audit write fails the whole act anyway, and a savepoint
-        # would cost two more round trips on every audited request.
-        with transaction.atomic(savepoint=False):
+        # would cost two more round trips on every audited request. Outside a transaction (an
+        # `audit_alone` row) the INSERT is its own transaction.
+        with transaction.atomic(savepoint=False) if transaction.get_connection().in_atomic_block else nullcontext():
             event = _event(actor, action, object_type, object_id, merchant_id, outcome, details)
             event.run()
     except DatabaseError as exc:

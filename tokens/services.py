@@ -12,7 +12,7 @@ from django.views.decorators.debug import sensitive_variables
 from audit.actions import AuditAction
 from audit.actors import Actor
 from audit.models import AuditEvent
-from audit.services import audit_insert, audit_record
+from audit.services import audit_alone, audit_insert, audit_record
 from core import errors
 from core.ids import new_global_id
 from core.prepared import PreparedInsert
@@ -205,13 +205,23 @@ def payment_method_reveal(
     """
     payment_method = payment_method_get(merchant=merchant, payment_method_id=payment_method_id)
     if not allowed:
-        with transaction.atomic():
-            _audit(actor, AuditAction.PAYMENT_METHOD_REVEAL, payment_method, outcome=AuditEvent.Outcome.DENIED)
+        _audit_reveal(actor, payment_method, AuditEvent.Outcome.DENIED)
         return payment_method, None
     secret = open_card(actor=actor, action=AuditAction.PAYMENT_METHOD_REVEAL, payment_method=payment_method)
-    with transaction.atomic():
-        _audit(actor, AuditAction.PAYMENT_METHOD_REVEAL, payment_method)
+    _audit_reveal(actor, payment_method, AuditEvent.Outcome.SUCCESS)
     return payment_method, secret
+
+
+def _audit_reveal(actor: Actor, payment_method: PaymentMethod, outcome: str) -> None:
+    # A reveal writes nothing but its audit row: one statement, no transaction to begin and commit.
+    audit_alone(
+        actor=actor,
+        action=AuditAction.PAYMENT_METHOD_REVEAL,
+        object_type="payment_method",
+        object_id=payment_method.id,
+        merchant_id=payment_method.merchant_id,
+        outcome=outcome,
+    )
 
 
 def payment_method_update(

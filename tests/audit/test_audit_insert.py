@@ -1,5 +1,6 @@
 """A payment method and its audit row written together (`audit_insert`): on PostgreSQL one statement,
-outside a request transaction; both rows or neither, whichever of them the database refuses."""
+outside a request transaction; both rows or neither, whichever of them the database refuses. A reveal's
+audit row on its own (`audit_alone`): one statement, and no card without it."""
 
 from contextlib import contextmanager
 
@@ -11,10 +12,11 @@ from django.utils import timezone
 from audit.models import AuditEvent
 from audit.sealing import seal_pending
 from core.prepared import PreparedInsert, insert_together
+from merchants.scopes import DEFAULT_SCOPES, PAYMENT_METHODS_REVEAL
 from tests.helpers.api import VaultClient, assert_error
 from tests.helpers.customers import create_customer
 from tests.helpers.payment_methods import card_body, card_number, create_payment_method
-from tests.helpers.tenants import make_tenant
+from tests.helpers.tenants import issue_key, make_tenant
 from tokens.models import PaymentMethod
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -100,3 +102,32 @@ def test_both_rows_or_neither_when_the_first_row_is_refused():
             insert_together(card("01_pm_together"), event("orphan"))
         assert PaymentMethod.objects.filter(pk="01_pm_together").count() == 1  # the transaction still answers
     assert list(AuditEvent.objects.filter(action="x").values_list("actor_id", flat=True)) == ["first"]
+
+
+@pytest.fixture
+def revealer():
+    tenant = make_tenant("Reveals")
+    return VaultClient(issue_key(tenant, key_scopes=[*DEFAULT_SCOPES, PAYMENT_METHODS_REVEAL]), tenant.profile.id)
+
+
+def test_a_reveal_reads_the_card_and_writes_its_audit_row_alone(revealer):
+    customer = create_customer(revealer)
+    created = create_payment_method(revealer, customer["id"], card_number(9))
+    path = f"/payment_methods/{created['id']}?fetch_raw_detail=true"
+    revealer.get(path)  # the merchant's key is cached by the first
+    with CaptureQueriesContext(connection) as queries:
+        revealed = revealer.get(path).json()
+    assert revealed["raw_payment_method_data"]["card"]["card_number"] == card_number(9)
+    statements = [q["sql"] for q in queries.captured_queries if "merchants_ratelimitcounter" not in q["sql"]]
+    assert len(statements) == 2 and statements[0].startswith('SELECT "tokens_paymentmethod"."id"')
+    assert statements[1].startswith('INSERT INTO "audit_auditevent"')  # no BEGIN or COMMIT around it
+    assert AuditEvent.objects.filter(action="payment_method.reveal", object_id=created["id"]).count() == 2
+
+
+def test_no_card_is_revealed_when_the_database_refuses_its_audit_row(revealer):
+    customer = create_customer(revealer)
+    created = create_payment_method(revealer, customer["id"], card_number(10))
+    with audit_table_gone():
+        response = revealer.get(f"/payment_methods/{created['id']}?fetch_raw_detail=true")
+    assert_error(response, 503, "HE_00")
+    assert card_number(10) not in response.content.decode()
