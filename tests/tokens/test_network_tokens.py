@@ -631,3 +631,27 @@ def test_a_card_vaulted_again_after_its_delete_gets_a_token_of_its_own(nt, simul
     call_command("run_worker", "--once", stdout=StringIO())
     assert simulator.call("GET", f"/v1/tokens/{first_ref}")[1]["status"] == "DELETED"
     assert simulator.call("GET", f"/v1/tokens/{second_ref}")[1]["status"] == "ACTIVE"
+
+
+def test_the_simulator_keeps_connections_alive_and_in_step(simulator):
+    """HTTP/1.1 keep-alive, as a real token service: several answers on one connection, including
+    after a refused request whose body it never needed."""
+    import http.client
+    from urllib.parse import urlsplit
+
+    address = urlsplit(simulator.url)
+    connection = http.client.HTTPConnection(address.hostname, address.port, timeout=10)
+    try:
+        body = json.dumps({"card_number": "x" * 40})
+        connection.request("POST", "/v1/tokens", body=body, headers={"Content-Type": "application/json"})
+        refused = connection.getresponse()
+        assert refused.status == 401 and json.loads(refused.read())["error"]["code"] == "unauthorised"
+        first = connection.sock
+        for _ in range(3):
+            connection.request("GET", "/v1/tokens/tok_" + "0" * 32, headers={"Authorization": f"Bearer {SIM_API_KEY}"})
+            missing = connection.getresponse()
+            assert missing.status == 404 and missing.getheader("Connection") != "close"
+            missing.read()
+        assert first is not None and connection.sock is first  # the same connection served all four
+    finally:
+        connection.close()

@@ -187,6 +187,9 @@ class SimulatorConfig:
 
 class SimulatorHandler(BaseHTTPRequestHandler):
     server_version = "TokenServiceSimulator/1"
+    # Keep-alive, as a real token service: the vault's client reuses its connections. Every answer
+    # carries a Content-Length, and every request's body is read before it is answered.
+    protocol_version = "HTTP/1.1"
     store: SimulatorStore
     config: SimulatorConfig
 
@@ -195,12 +198,15 @@ class SimulatorHandler(BaseHTTPRequestHandler):
 
     # --- plumbing -------------------------------------------------------------------------------
 
-    def _body(self) -> dict:
+    def _read_body(self) -> None:
+        self._raw = b""
         length = int(self.headers.get("Content-Length") or 0)
-        if length > 16 * 1024:
+        if not 0 <= length <= 16 * 1024:
             raise ValueError("body too large")
-        raw = self.rfile.read(length) if length else b"{}"
-        data = json.loads(raw or b"{}")
+        self._raw = self.rfile.read(length) if length else b""
+
+    def _body(self) -> dict:
+        data = json.loads(self._raw or b"{}")
         if not isinstance(data, dict):
             raise ValueError("body must be an object")
         return data
@@ -243,6 +249,7 @@ class SimulatorHandler(BaseHTTPRequestHandler):
     def _dispatch(self, method: str) -> None:
         path = self.path.split("?")[0]
         try:
+            self._read_body()
             if path.startswith("/_sim/"):
                 return self._control(method, path)
             if not self._authorised() or self._injected_failure():
@@ -256,6 +263,7 @@ class SimulatorHandler(BaseHTTPRequestHandler):
                 return self._error(404, "not_found", "no such route")
             return self._token_action(method, match.group(1), match.group(2) or "")
         except (ValueError, KeyError, TypeError):
+            self.close_connection = True  # the body may be unread: the stream cannot be trusted
             return self._error(400, "bad_request", "malformed request")
 
     def do_GET(self):
