@@ -1,5 +1,5 @@
 """Write audit events: inside the transaction of the act (`audit_record`), or in one statement with
-the act's own row (`audit_insert`), so both commit or neither does."""
+the act's own write (`audit_with`), so both commit or neither does."""
 
 from contextlib import nullcontext
 from typing import Any, TypeVar
@@ -14,7 +14,7 @@ from audit.actors import Actor
 from audit.models import AuditEvent
 from core.errors import DependencyUnavailable
 from core.metrics import AUDIT_WRITE_FAILURES, AUDITED_ACTS
-from core.prepared import PendingInsert, PreparedInsert, insert_together
+from core.prepared import PendingWrite, PreparedInsert, write_together
 
 M = TypeVar("M", bound=Model)
 
@@ -32,7 +32,7 @@ def audit_record(
     """Append one event; if it cannot be written, raise DependencyUnavailable so the act fails too."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("audit_record must run inside the transaction of the act it records")
-    return _write(actor, action, object_type, object_id, merchant_id, outcome, details)
+    return _write(actor, action, object_type, object_id, merchant_id, outcome, details, savepoint=False)
 
 
 def audit_alone(
@@ -48,7 +48,7 @@ def audit_alone(
     itself, with no transaction around it to begin and commit (inside a caller's transaction, part
     of it). The caller hands nothing out until it returns; if it cannot be written,
     DependencyUnavailable, as for `audit_record`."""
-    return _write(actor, action, object_type, object_id, merchant_id, outcome, None)
+    return _write(actor, action, object_type, object_id, merchant_id, outcome, None, savepoint=True)
 
 
 def _write(
@@ -59,12 +59,16 @@ def _write(
     merchant_id: str,
     outcome: str,
     details: dict[str, Any] | None,
+    *,
+    savepoint: bool,
 ) -> AuditEvent:
     try:
-        # No savepoint of its own: a failed audit write fails the whole act anyway, and a savepoint
-        # would cost two more round trips on every audited request. Outside a transaction (an
-        # `audit_alone` row) the INSERT is its own transaction.
-        with transaction.atomic(savepoint=False) if transaction.get_connection().in_atomic_block else nullcontext():
+        # An act's row (`audit_record`) takes no savepoint: a failed audit write fails the whole act
+        # anyway, and a savepoint would cost two more round trips on every audited request. A row
+        # on its own (`audit_alone`) is one INSERT, its own transaction; inside a caller's
+        # transaction, a savepoint keeps its failure from spoiling the caller's.
+        in_transaction = transaction.get_connection().in_atomic_block
+        with transaction.atomic(savepoint=savepoint) if in_transaction else nullcontext():
             event = _event(actor, action, object_type, object_id, merchant_id, outcome, details)
             event.run()
     except DatabaseError as exc:
@@ -74,8 +78,8 @@ def _write(
     return event.instance
 
 
-def audit_insert(
-    act: PendingInsert[M],
+def audit_with(
+    act: PendingWrite[M],
     *,
     actor: Actor,
     action: AuditAction,
@@ -84,12 +88,16 @@ def audit_insert(
     merchant_id: str,
     outcome: str = AuditEvent.Outcome.SUCCESS,
     details: dict[str, Any] | None = None,
+    savepoint: bool = True,
 ) -> M:
-    """Insert the act's row and its audit row together: both or neither (core/prepared.py,
-    `insert_together`: one statement on PostgreSQL). An IntegrityError or DataError is the act's and is
-    raised as it is; any other database failure refuses the act as the audit trail's would."""
+    """Write the act's row (an insert, or an update of a row its transaction holds) and its audit row
+    together: both or neither (core/prepared.py, `write_together`: one statement on PostgreSQL). An
+    IntegrityError or DataError is the act's and is raised as it is; any other database failure
+    refuses the act as the audit trail's would. savepoint=False inside the act's own transaction,
+    when a failure fails the whole act anyway."""
     try:
-        insert_together(act, _event(actor, action, object_type, object_id, merchant_id, outcome, details))
+        event = _event(actor, action, object_type, object_id, merchant_id, outcome, details)
+        write_together(act, event, savepoint=savepoint)
     except (IntegrityError, DataError):
         raise  # the act's own failure (its row exists already, a value that does not fit)
     except DatabaseError as exc:
@@ -107,7 +115,7 @@ def _event(
     merchant_id: str,
     outcome: str,
     details: dict[str, Any] | None,
-) -> PendingInsert[AuditEvent]:
+) -> PendingWrite[AuditEvent]:
     """The audit row's INSERT. No lock and no place in the chain yet: the row joins the chain after
     the act commits (audit/sealing.py), so acts never queue behind one another for the trail."""
     fields = dict(

@@ -22,7 +22,7 @@ from typing import Any, Generic, TypeVar
 from django.db import connections, router, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Model, QuerySet
-from django.db.models.sql import InsertQuery
+from django.db.models.sql import InsertQuery, UpdateQuery
 from django.db.transaction import TransactionManagementError
 
 M = TypeVar("M", bound=Model)
@@ -141,7 +141,7 @@ def _converted(row: tuple, compiled: _Compiled, connection: BaseDatabaseWrapper)
 
 
 @dataclass(frozen=True, slots=True)
-class _CompiledInsert:
+class _CompiledWrite:
     sql: str
     fields: tuple[Any, ...]
     returning: tuple[Any, ...]
@@ -159,13 +159,13 @@ class PreparedInsert(Generic[M]):
 
     def __init__(self, model: type[M]) -> None:
         self.model = model
-        self._compiled: dict[tuple[str, bool], _CompiledInsert] = {}
+        self._compiled: dict[tuple[str, bool], _CompiledWrite] = {}
 
     def create(self, **values: Any) -> M:
         return self.statement(**values).run()
 
-    def statement(self, **values: Any) -> "PendingInsert[M]":
-        """The INSERT for a new row, ready to run, alone or with another (`insert_together`)."""
+    def statement(self, **values: Any) -> "PendingWrite[M]":
+        """The INSERT for a new row, ready to run, alone or with another (`write_together`)."""
         instance = self.model(**values)
         alias = router.db_for_write(self.model, instance=instance)
         connection = connections[alias]
@@ -175,9 +175,9 @@ class PreparedInsert(Generic[M]):
         params = [
             field.get_db_prep_save(field.pre_save(instance, True), connection=connection) for field in compiled.fields
         ]
-        return PendingInsert(instance, alias, compiled, params)
+        return PendingWrite(instance, alias, compiled, params)
 
-    def _compile(self, key: tuple[str, bool], instance: M) -> _CompiledInsert:
+    def _compile(self, key: tuple[str, bool], instance: M) -> _CompiledWrite:
         alias, meta = key[0], self.model._meta
         # As Model._save_table: every local concrete column but generated ones and an unset auto id.
         fields = [
@@ -195,18 +195,18 @@ class PreparedInsert(Generic[M]):
         compiler = query.get_compiler(using=alias)
         compiler.returning_fields = list(returning) if connection.features.can_return_columns_from_insert else None
         ((sql, _params),) = compiler.as_sql()
-        compiled = _CompiledInsert(sql=sql, fields=tuple(fields), returning=returning)
+        compiled = _CompiledWrite(sql=sql, fields=tuple(fields), returning=returning)
         self._compiled[key] = compiled
         return compiled
 
 
 @dataclass(slots=True)
-class PendingInsert(Generic[M]):
-    """One row's INSERT, compiled and bound, not yet sent."""
+class PendingWrite(Generic[M]):
+    """One row's INSERT or UPDATE, compiled and bound, not yet sent."""
 
     instance: M
     alias: str
-    compiled: _CompiledInsert
+    compiled: _CompiledWrite
     params: list[Any]
 
     def run(self) -> M:
@@ -229,21 +229,38 @@ class PendingInsert(Generic[M]):
         self.instance._state.db = self.alias
 
 
-def insert_together(first: PendingInsert, second: PendingInsert) -> None:
-    """Both rows or neither. On PostgreSQL one statement does it, the first INSERT in a WITH clause
+def pending_update(instance: M, update_fields: list[str]) -> PendingWrite[M]:
+    """The UPDATE that `instance.save(update_fields=...)` would send (auto_now fields filled in as it
+    would), not yet sent: to run with another write (`write_together`). The row must exist and be
+    locked by the caller's transaction: unlike save(), nothing checks that a row was updated."""
+    model = type(instance)
+    alias = router.db_for_write(model, instance=instance)
+    wanted = set(update_fields)
+    fields = [field for field in model._meta.concrete_fields if {field.name, field.attname} & wanted]
+    if len(fields) != len(wanted):
+        raise ValueError(f"not fields of {model.__name__}: {sorted(wanted - {f.name for f in fields})}")
+    query = model._base_manager.filter(pk=instance.pk).query.chain(UpdateQuery)
+    assert isinstance(query, UpdateQuery)  # noqa: S101 - for the type checker: chain() answers the class asked
+    query.add_update_fields([(field, None, field.pre_save(instance, False)) for field in fields])
+    sql, params = query.get_compiler(alias).as_sql()
+    return PendingWrite(instance, alias, _CompiledWrite(sql=sql, fields=tuple(fields), returning=()), list(params))
+
+
+def write_together(first: PendingWrite, second: PendingWrite, *, savepoint: bool = True) -> None:
+    """Both writes or neither. On PostgreSQL one statement does it, the first in a WITH clause
     (PostgreSQL runs every data-changing WITH part to completion): one round trip, and outside a
     transaction no BEGIN or COMMIT of their own. Elsewhere, or when the first row reads values back,
-    two INSERTs in a transaction. Inside a transaction, in a savepoint either way, so that a failure
-    (a unique row that already exists) leaves the transaction usable."""
+    the two in a transaction. Inside a transaction, in a savepoint unless savepoint=False, so that a
+    failure (a unique row that already exists) can leave the transaction usable."""
     connection = connections[second.alias]
     if connection.vendor != "postgresql" or first.alias != second.alias or first.compiled.returning:
-        with transaction.atomic(using=second.alias):
+        with transaction.atomic(using=second.alias, savepoint=savepoint):
             first.run()
             second.run()
         return
     sql = f"WITH first_row AS ({first.compiled.sql}) {second.compiled.sql}"
-    savepoint = transaction.atomic(using=second.alias) if connection.in_atomic_block else nullcontext()
-    with savepoint, connection.cursor() as cursor:
+    atomic = transaction.atomic(using=second.alias, savepoint=savepoint)
+    with atomic if connection.in_atomic_block else nullcontext(), connection.cursor() as cursor:
         cursor.execute(sql, [*first.params, *second.params])
         second._read_back(cursor, connection)
     first._read_back(None, connection)

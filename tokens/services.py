@@ -12,10 +12,10 @@ from django.views.decorators.debug import sensitive_variables
 from audit.actions import AuditAction
 from audit.actors import Actor
 from audit.models import AuditEvent
-from audit.services import audit_alone, audit_insert, audit_record
+from audit.services import audit_alone, audit_record, audit_with
 from core import errors
 from core.ids import new_global_id
-from core.prepared import PreparedInsert
+from core.prepared import PendingWrite, PreparedInsert, pending_update
 from customers.models import Customer
 from merchants.models import Merchant, Profile
 from tokens import crypto
@@ -52,6 +52,21 @@ def _audit(actor: Actor, action: AuditAction, payment_method: PaymentMethod, **k
         object_type="payment_method",
         object_id=payment_method.id,
         merchant_id=payment_method.merchant_id,
+        **kwargs,
+    )
+
+
+def _audit_with(write: PendingWrite[PaymentMethod], actor: Actor, action: AuditAction, **kwargs: Any) -> PaymentMethod:
+    """A change to a payment method its transaction has locked, and its audit row, in one statement."""
+    payment_method = write.instance
+    return audit_with(
+        write,
+        actor=actor,
+        action=action,
+        object_type="payment_method",
+        object_id=payment_method.id,
+        merchant_id=payment_method.merchant_id,
+        savepoint=False,
         **kwargs,
     )
 
@@ -98,7 +113,7 @@ def payment_method_create(*, actor: Actor, merchant: Merchant, profile: Profile,
     now = timezone.now()
     try:
         # The row and its audit row in one statement (one round trip, no BEGIN/COMMIT of their own).
-        payment_method = audit_insert(
+        payment_method = audit_with(
             _INSERT.statement(
                 id=payment_method_id,
                 merchant=merchant,
@@ -248,10 +263,15 @@ def payment_method_update(
             )
         for field, value in changes.items():
             setattr(payment_method, field, value)
-        payment_method.save(update_fields=[*changes, "updated_at"])
         # The trail names the CVC as stored, never its ciphertext's column.
         fields = sorted({"card_cvc" if field in CVC_COLUMNS else field for field in changes})
-        _audit(actor, AuditAction.PAYMENT_METHOD_UPDATE, payment_method, details={"fields": fields})
+        # The change and its audit row in one statement, under the row lock taken above.
+        _audit_with(
+            pending_update(payment_method, [*changes, "updated_at"]),
+            actor,
+            AuditAction.PAYMENT_METHOD_UPDATE,
+            details={"fields": fields},
+        )
     return payment_method
 
 
@@ -305,6 +325,11 @@ def cvcs_purge_expired() -> int:
 def redact_payment_method(payment_method: PaymentMethod) -> None:
     """Destroy the card data: the ciphertext and its wrapped data key go, not just a flag. A network
     token is marked for deletion at the token service, which happens after the transaction."""
+    payment_method.save(update_fields=_redacted(payment_method))
+
+
+def _redacted(payment_method: PaymentMethod) -> list[str]:
+    """Redact *payment_method* in memory; answer the fields to save."""
     payment_method.status = PaymentMethod.Status.REDACTED
     payment_method.sealed_card = ""
     payment_method.kek_version = ""
@@ -314,12 +339,10 @@ def redact_payment_method(payment_method: PaymentMethod) -> None:
     payment_method.network_token_delete_pending = bool(
         payment_method.network_token_ref and payment_method.network_token_status != TOKEN_DELETED
     )
-    payment_method.save(
-        update_fields=[
-            "status", "sealed_card", "kek_version", "merchant_key_version", "card_fingerprint",
-            "sealed_cvc", "cvc_expires_at", "network_token_delete_pending", "updated_at",
-        ]
-    )  # fmt: skip
+    return [
+        "status", "sealed_card", "kek_version", "merchant_key_version", "card_fingerprint",
+        "sealed_cvc", "cvc_expires_at", "network_token_delete_pending", "updated_at",
+    ]  # fmt: skip
 
 
 def payment_method_delete(*, actor: Actor, merchant: Merchant, payment_method_id: str) -> PaymentMethod:
@@ -327,8 +350,8 @@ def payment_method_delete(*, actor: Actor, merchant: Merchant, payment_method_id
         payment_method = payment_method_lookup(merchant=merchant, payment_method_id=payment_method_id, for_update=True)
         if payment_method.status == PaymentMethod.Status.REDACTED:
             raise errors.AlreadyRedacted("Payment method has already been redacted")
-        redact_payment_method(payment_method)
-        _audit(actor, AuditAction.PAYMENT_METHOD_DELETE, payment_method)
+        # The redaction and its audit row in one statement, under the row lock taken above.
+        _audit_with(pending_update(payment_method, _redacted(payment_method)), actor, AuditAction.PAYMENT_METHOD_DELETE)
     # Its network token, if any, is now marked for deletion: the worker deletes it at the token
     # service (`run_worker`, or `purge_expired`), so the request never waits on that service.
     return payment_method

@@ -1,4 +1,4 @@
-"""A payment method and its audit row written together (`audit_insert`): on PostgreSQL one statement,
+"""A payment method and its audit row written together (`audit_with`): on PostgreSQL one statement,
 outside a request transaction; both rows or neither, whichever of them the database refuses. A reveal's
 audit row on its own (`audit_alone`): one statement, and no card without it."""
 
@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from audit.models import AuditEvent
 from audit.sealing import seal_pending
-from core.prepared import PreparedInsert, insert_together
+from core.prepared import PreparedInsert, write_together
 from merchants.scopes import DEFAULT_SCOPES, PAYMENT_METHODS_REVEAL
 from tests.helpers.api import VaultClient, assert_error
 from tests.helpers.customers import create_customer
@@ -93,13 +93,13 @@ def test_both_rows_or_neither_when_the_first_row_is_refused():
     def event(actor_id: str):
         return events.statement(occurred_at=now, actor_kind="operator", actor_id=actor_id, action="x")
 
-    insert_together(card("01_pm_together"), event("first"))
+    write_together(card("01_pm_together"), event("first"))
     assert PaymentMethod.objects.filter(pk="01_pm_together").exists()
     with pytest.raises(IntegrityError):
-        insert_together(card("01_pm_together"), event("orphan"))
+        write_together(card("01_pm_together"), event("orphan"))
     with transaction.atomic():
         with pytest.raises(IntegrityError):
-            insert_together(card("01_pm_together"), event("orphan"))
+            write_together(card("01_pm_together"), event("orphan"))
         assert PaymentMethod.objects.filter(pk="01_pm_together").count() == 1  # the transaction still answers
     assert list(AuditEvent.objects.filter(action="x").values_list("actor_id", flat=True)) == ["first"]
 
@@ -131,3 +131,41 @@ def test_no_card_is_revealed_when_the_database_refuses_its_audit_row(revealer):
         response = revealer.get(f"/payment_methods/{created['id']}?fetch_raw_detail=true")
     assert_error(response, 503, "HE_00")
     assert card_number(10) not in response.content.decode()
+
+
+@pytest.mark.parametrize("method", ["PATCH", "DELETE"])
+def test_an_update_or_delete_writes_the_change_and_its_audit_row_in_one_statement(shop, method):
+    customer = create_customer(shop)
+    created = create_payment_method(shop, customer["id"], card_number(11))
+    path = f"/payment_methods/{created['id']}" + ("/update_saved_payment_method" if method == "PATCH" else "")
+    body = {"payment_method_data": {"card": {"nick_name": "Travel"}}} if method == "PATCH" else None
+    with CaptureQueriesContext(connection) as queries:
+        response = shop.request(method, path, body)
+    assert response.status_code == 200, response.content
+    statements = [q["sql"] for q in queries.captured_queries if "merchants_ratelimitcounter" not in q["sql"]]
+    writes = [sql for sql in statements if sql.startswith(("UPDATE", "INSERT", "WITH"))]
+    if connection.vendor == "postgresql":
+        assert len(writes) == 1 and writes[0].startswith('WITH first_row AS (UPDATE "tokens_paymentmethod"')
+        assert ') INSERT INTO "audit_auditevent"' in writes[0]
+    else:
+        assert [sql.split(" ", 1)[0] for sql in writes] == ["UPDATE", "INSERT"]
+    row = PaymentMethod.objects.get(pk=created["id"])
+    assert row.nick_name == "Travel" if method == "PATCH" else row.status == "redacted" and not row.sealed_card
+    action = "payment_method.update" if method == "PATCH" else "payment_method.delete"
+    assert AuditEvent.objects.filter(action=action, object_id=created["id"]).count() == 1
+
+
+@pytest.mark.parametrize("method", ["PATCH", "DELETE"])
+def test_nothing_changes_when_the_database_refuses_the_audit_row_of_an_update_or_delete(shop, method):
+    customer = create_customer(shop)
+    created = create_payment_method(shop, customer["id"], card_number(12))
+    before = PaymentMethod.objects.get(pk=created["id"])
+    path = f"/payment_methods/{created['id']}" + ("/update_saved_payment_method" if method == "PATCH" else "")
+    body = {"payment_method_data": {"card": {"nick_name": "Travel"}}} if method == "PATCH" else None
+    with audit_table_gone():
+        response = shop.request(method, path, body)
+    assert_error(response, 503, "HE_00")
+    after = PaymentMethod.objects.get(pk=created["id"])
+    assert (after.status, after.nick_name, after.sealed_card, after.updated_at) == (
+        before.status, before.nick_name, before.sealed_card, before.updated_at,
+    )  # fmt: skip
