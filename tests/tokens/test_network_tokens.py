@@ -655,3 +655,14 @@ def test_the_simulator_keeps_connections_alive_and_in_step(simulator):
         assert first is not None and connection.sock is first  # the same connection served all four
     finally:
         connection.close()
+
+
+def test_requests_share_one_client_per_configuration(settings):
+    """Its connections stay open between requests; a changed setting gets a client of its own."""
+    from tokens.network.client import token_service
+
+    first = token_service(retries=0)
+    assert token_service(retries=0) is first and token_service(retries=2) is not first
+    settings.VAULT_NT_TIMEOUT = 2.5
+    changed = token_service(retries=0)
+    assert changed is not first and changed.timeout == 2.5

@@ -6,6 +6,7 @@ simulator. The card number leaves the vault here, to the token service, as it mu
 """
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Protocol
 from urllib.parse import quote
 
@@ -198,9 +199,16 @@ def token_service(*, retries: int | None = None) -> TokenService | None:
     """
     if not settings.VAULT_NT_URL:
         return None
-    return HttpTokenService(
-        base_url=settings.VAULT_NT_URL,
-        api_key=settings.VAULT_NT_API_KEY,
-        timeout=settings.VAULT_NT_TIMEOUT,
-        retries=settings.VAULT_NT_RETRIES if retries is None else retries,
+    return _client(
+        settings.VAULT_NT_URL,
+        settings.VAULT_NT_API_KEY,
+        settings.VAULT_NT_TIMEOUT,
+        settings.VAULT_NT_RETRIES if retries is None else retries,
     )
+
+
+@lru_cache(maxsize=8)
+def _client(base_url: str, api_key: str, timeout: float, retries: int) -> HttpTokenService:
+    """One client per configuration in each process, made on first use (after gunicorn forks): its
+    connections to the token service are kept alive from one request to the next."""
+    return HttpTokenService(base_url=base_url, api_key=api_key, timeout=timeout, retries=retries)
