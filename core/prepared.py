@@ -94,9 +94,12 @@ class PreparedQuery(Generic[M]):
         if unused:
             raise ValueError(f"argument(s) {sorted(unused)} of a prepared query did not reach its SQL")
         columns = [column for column, _, _ in compiler.select]
-        fields = [column for column in columns if hasattr(column, "target")]
-        if columns[: len(fields)] != fields:
-            raise ValueError("a prepared query's model columns must come before its annotations")
+        # The model's own columns first, then annotations (a joined column among them), as the ORM
+        # selects them; anything else (select_related) is not for a prepared query.
+        fields = [columns[index] for index in compiler.klass_info["select_fields"]]
+        annotations = sorted(compiler.annotation_col_map.items(), key=lambda item: item[1])
+        if [index for _, index in annotations] != list(range(len(fields), len(columns))):
+            raise ValueError("a prepared query selects its model's columns, then its annotations, nothing else")
         converters = compiler.get_converters(columns)
         compiled = _Compiled(
             sql=sql,
@@ -104,7 +107,7 @@ class PreparedQuery(Generic[M]):
             datetime_args=frozenset(i for i, kind in enumerate(self.kinds) if kind is datetime),
             for_update=bool(queryset.query.select_for_update),
             attnames=tuple(column.target.attname for column in fields),
-            annotations=tuple(alias for _, _, alias in compiler.select[len(fields) :]),
+            annotations=tuple(name for name, _ in annotations),
             converters=tuple(
                 (position, tuple(found), expression) for position, (found, expression) in converters.items()
             ),

@@ -23,7 +23,7 @@ from api.viewsets import VaultViewSet
 from customers import selectors, services
 from merchants import scopes
 from tokens import customer_services
-from tokens.selectors import payment_methods_count, payment_methods_of_customer
+from tokens.selectors import payment_methods_count, saved_payment_methods
 
 CUSTOMER = Renderer(CustomerSerializer)
 
@@ -120,13 +120,14 @@ class CustomerViewSet(VaultViewSet):
     def saved_payment_methods(self, request, customer_id: str):
         query = SavedListQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        customer = selectors.customer_get(merchant=self.merchant, customer_id=customer_id)
-        payment_methods = payment_methods_of_customer(
-            customer=customer,
+        payment_methods, default_id = saved_payment_methods(
+            merchant=self.merchant,
+            customer_id=customer_id,
             offset=query.validated_data["offset"],
-            limit=min(query.validated_data["limit"], settings.VAULT_LIST_MAX_LIMIT),
+            limit=query.validated_data["limit"],
+            max_limit=settings.VAULT_LIST_MAX_LIMIT,
         )
-        context = {"default_payment_method_id": customer.default_payment_method_id}
+        context = {"default_payment_method_id": default_id}
         return Response(
             SavedPaymentMethodsSerializer({"customer_payment_methods": payment_methods}, context=context).data
         )
