@@ -190,6 +190,9 @@ class SimulatorHandler(BaseHTTPRequestHandler):
     # Keep-alive, as a real token service: the vault's client reuses its connections. Every answer
     # carries a Content-Length, and every request's body is read before it is answered.
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in separate writes: without TCP_NODELAY, Nagle's algorithm holds the
+    # body back until the client's delayed ACK (40 ms) on a kept-alive connection.
+    disable_nagle_algorithm = True
     store: SimulatorStore
     config: SimulatorConfig
 
