@@ -99,6 +99,8 @@ def verify_chain(*, chunk_size: int = 5000) -> Verdict:
     sequence), or a head that does not match the last row; then check each row still waiting for its
     place against its own MAC. One snapshot throughout, so the sealer may run meanwhile; read-only, so
     it runs on a standby too."""
+    # On SQLite (development) the transaction holds the database's write lock for the walk: a
+    # development database is small, and the sealer simply waits.
     snapshot = connection.vendor == "postgresql" and not connection.in_atomic_block
     with transaction.atomic():
         if snapshot:
