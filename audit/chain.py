@@ -61,14 +61,15 @@ def row_mac(values: dict, previous_mac: str, *, version: str | None = None) -> s
     return f"{version}${hmac.new(key, message, hashlib.sha256).hexdigest()}"
 
 
-def unchained_mac(values: dict) -> str:
+def unchained_mac(values: dict, nonce: str) -> str:
     """The MAC a row carries until the sealer gives it its place: its content with no sequence
-    number and no previous MAC, so it can never pass for a chained row's MAC."""
-    return row_mac({**values, "seq": None}, "")
+    number, bound to the row's nonce (unique in the table, so a copy of a waiting row cannot be
+    inserted), so it can never pass for a chained row's MAC."""
+    return row_mac({**values, "seq": None}, f"unchained:{nonce}")
 
 
-def unchained_mac_matches(values: dict, stored_mac: str) -> bool:
-    return mac_matches({**values, "seq": None}, "", stored_mac)
+def unchained_mac_matches(values: dict, nonce: str | None, stored_mac: str) -> bool:
+    return bool(nonce) and mac_matches({**values, "seq": None}, f"unchained:{nonce}", stored_mac)
 
 
 def newest_version() -> str:
@@ -121,6 +122,11 @@ def _walk_chain(chunk_size: int) -> Verdict:
         if AuditEvent.objects.filter(seq__isnull=False).exists():
             verdict.problem = "the chain's head row is missing"
         return verdict
+    hidden = AuditEvent.objects.filter(seq__lte=head.anchor_seq).values_list("id", flat=True).first()
+    if hidden is not None:
+        # Removal of exported rows deletes everything up to the anchor: nothing may sit there.
+        verdict.problem = f"row id {hidden} has a place at or before where the chain starts: moved out of sight"
+        return verdict
     expected, previous = head.anchor_seq + 1, head.anchor_mac
     rows = (
         AuditEvent.objects.filter(seq__gte=expected)
@@ -156,11 +162,11 @@ def _check_unchained(verdict: Verdict, chunk_size: int) -> None:
     rows = (
         AuditEvent.objects.filter(seq__isnull=True)
         .order_by("id")
-        .values_list("id", "mac", *CHAINED_FIELDS)
+        .values_list("id", "mac", "nonce", *CHAINED_FIELDS)
         .iterator(chunk_size=chunk_size)
     )
-    for row_id, mac, *values in rows:
-        if not unchained_mac_matches(dict(zip(CHAINED_FIELDS, values, strict=True)), mac):
+    for row_id, mac, nonce, *values in rows:
+        if not unchained_mac_matches(dict(zip(CHAINED_FIELDS, values, strict=True)), nonce, mac):
             verdict.problem = (
                 f"row id {row_id}, not yet in the chain, does not match its MAC: changed, or inserted behind the vault"
             )

@@ -39,6 +39,9 @@ class AuditEvent(models.Model):
     # its content and the previous MAC (over its content alone while it waits).
     seq = models.BigIntegerField(unique=True, null=True)
     mac = models.CharField(max_length=80, blank=True)
+    # Random, unique, under the waiting row's MAC: a copy of a waiting row cannot be inserted. NULL
+    # on rows written before it (a unique column holds many NULLs, not many empty strings).
+    nonce = models.CharField(max_length=32, unique=True, null=True, editable=False)  # noqa: DJ001
 
     objects = AppendOnlyQuerySet.as_manager()
 

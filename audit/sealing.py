@@ -56,12 +56,14 @@ def seal_pending(*, wait: bool = True, batch: int = BATCH) -> Sealed:
 
 
 def _seal_batch(head: AuditChainHead, batch: int) -> tuple[int, int | None]:
-    waiting = AuditEvent.objects.filter(seq__isnull=True).order_by("id").values_list("id", "mac", *_FIELDS)[:batch]
+    waiting = (
+        AuditEvent.objects.filter(seq__isnull=True).order_by("id").values_list("id", "mac", "nonce", *_FIELDS)[:batch]
+    )
     events, refused = [], None
     seq, previous = head.seq, head.mac
-    for row_id, mac, *values in waiting:
+    for row_id, mac, nonce, *values in waiting:
         fields = dict(zip(_FIELDS, values, strict=True))
-        if not chain.unchained_mac_matches(fields, mac):
+        if not chain.unchained_mac_matches(fields, nonce, mac):
             refused = row_id
             break
         seq += 1

@@ -1,6 +1,7 @@
 """Write audit events: inside the transaction of the act (`audit_record`), or in one statement with
 the act's own write (`audit_with`), so both commit or neither does."""
 
+import secrets
 from contextlib import nullcontext
 from typing import Any, TypeVar
 
@@ -131,7 +132,8 @@ def _event(
         origin=actor.origin,
         details=details or {},
     )
-    return _EVENTS.statement(**fields, seq=None, mac=chain.unchained_mac(fields))
+    nonce = secrets.token_hex(16)
+    return _EVENTS.statement(**fields, seq=None, nonce=nonce, mac=chain.unchained_mac(fields, nonce))
 
 
 def _count_when_committed(action: AuditAction, outcome: str) -> None:

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import DatabaseError, connection, connections, transaction
+from django.db import DatabaseError, IntegrityError, connection, connections, transaction
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -117,6 +117,30 @@ def test_a_row_inserted_outside_the_chain_is_named_and_never_sealed(db):
     assert "inserted behind the vault" in verify_fails()
     assert seal_pending().refused_id == ghost.pk
     assert AuditEvent.objects.get(pk=ghost.pk).seq is None
+
+
+def test_a_copy_of_a_waiting_row_cannot_be_inserted_nor_passed_off_with_another_nonce(db):
+    original = record(1, seal=False)[0]
+    columns = (
+        "occurred_at, actor_kind, actor_id, merchant_id, action, object_type, object_id, outcome, "
+        "request_id, origin, details, mac"
+    )
+    copy = f"INSERT INTO audit_auditevent ({columns}, nonce) SELECT {columns}, %s FROM audit_auditevent WHERE id = %s"  # noqa: S608 - fixed column names
+    # Appending is what the application's role may do: no trigger to skip.
+    with pytest.raises(IntegrityError), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(copy, [original.nonce, original.pk])
+    with connection.cursor() as cursor:
+        cursor.execute(copy, ["0" * 32, original.pk])
+    forged = AuditEvent.objects.exclude(pk=original.pk).get()
+    assert f"row id {forged.pk}, not yet in the chain, does not match its MAC" in verify_fails()
+    assert seal_pending().refused_id == forged.pk
+
+
+def test_a_waiting_row_moved_before_the_chain_start_is_named(db, tmp_path):
+    record(2)
+    hidden = record(1, seal=False)[0]
+    behind_the_vault("UPDATE audit_auditevent SET seq = 0 WHERE id = %s", [hidden.pk])
+    assert f"row id {hidden.pk} has a place at or before where the chain starts" in verify_fails()
 
 
 def test_new_rows_wait_with_their_own_mac_until_the_sealer_chains_them_in_id_order(db):
@@ -256,6 +280,9 @@ def test_postgresql_refuses_to_change_or_remove_audit_rows(db, statement):
         "UPDATE audit_auditevent SET mac = 'x' WHERE seq IS NULL",  # a MAC without a place
         "UPDATE audit_auditevent SET seq = seq + 100 WHERE seq IS NOT NULL",  # a place moved
         "UPDATE audit_auditevent SET seq = NULL WHERE seq IS NOT NULL",  # a place taken back
+        "UPDATE audit_auditevent SET seq = 0 WHERE seq IS NULL",  # a place before the head: out of sight
+        "UPDATE audit_auditevent SET seq = 1 WHERE seq IS NULL",  # the head's own place
+        "UPDATE audit_auditevent SET nonce = NULL WHERE seq IS NULL",  # the nonce under its MAC
     ],
 )
 def test_postgresql_lets_only_the_sealers_change_through(db, statement):

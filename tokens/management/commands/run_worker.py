@@ -1,12 +1,16 @@
+import logging
 import signal
 import time
 
 from django.core.management.base import BaseCommand
+from django.db import DatabaseError, close_old_connections, connection
 
 from audit.access_failures import flush_closed_windows
 from audit.sealing import seal_pending
 from tokens.models import PaymentMethod
 from tokens.network.services import network_tokens_retry_deletes
+
+logger = logging.getLogger(__name__)
 
 
 class Command(BaseCommand):
@@ -32,13 +36,21 @@ class Command(BaseCommand):
         next_seal = next_sweep = time.monotonic()
         while not stopping:
             now = time.monotonic()
-            if now >= next_sweep:
-                self.sweep()
-                next_sweep = now + max(options["interval"], 0.1)
-            if now >= next_seal:
-                # After the sweep: the refused-request rows it wrote join the chain at once.
-                seal_pending(wait=False)
-                next_seal = now + max(options["seal_interval"], 0.1)
+            try:
+                if now >= next_sweep:
+                    next_sweep = now + max(options["interval"], 0.1)
+                    self.sweep()
+                if now >= next_seal:
+                    next_seal = now + max(options["seal_interval"], 0.1)
+                    # After the sweep: the refused-request rows it wrote join the chain at once.
+                    seal_pending(wait=False)
+            except DatabaseError as exc:
+                if options["once"]:
+                    raise
+                # The database restarted or refused: drop the connection and try again next time.
+                logger.error("run_worker: the database refused (%s); retrying", type(exc).__name__)
+                close_old_connections()
+                connection.close()
             if options["once"]:
                 return
             time.sleep(0.1)
