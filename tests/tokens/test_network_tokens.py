@@ -666,3 +666,72 @@ def test_requests_share_one_client_per_configuration(settings):
     settings.VAULT_NT_TIMEOUT = 2.5
     changed = token_service(retries=0)
     assert changed is not first and changed.timeout == 2.5
+
+
+def _calls(operation: str, outcome: str) -> float:
+    from core.metrics import TOKEN_SERVICE_CALLS
+
+    return TOKEN_SERVICE_CALLS.labels(operation, outcome)._value.get()
+
+
+def test_each_call_is_counted_by_its_outcome(simulator):
+    """/metrics tells a slow token service from an absent one."""
+    from tokens.network.client import HttpTokenService, TokenServiceError
+
+    service = HttpTokenService(base_url=simulator.url, api_key=SIM_API_KEY, timeout=0.3, retries=0)
+    before = {outcome: _calls("status", outcome) for outcome in ("404", "timeout", "unreachable")}
+    with pytest.raises(TokenServiceError, match="does not know"):
+        service.status("tok_" + "0" * 32)
+    simulator.configure(latency_ms=1000)
+    with pytest.raises(TokenServiceError, match="unreachable"):
+        service.status("tok_" + "0" * 32)
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    absent = HttpTokenService(base_url=f"http://127.0.0.1:{port}", api_key=SIM_API_KEY, timeout=0.3, retries=0)
+    with pytest.raises(TokenServiceError, match="unreachable"):
+        absent.status("tok_" + "0" * 32)
+    assert {outcome: _calls("status", outcome) - before[outcome] for outcome in before} == {
+        "404": 1,
+        "timeout": 1,
+        "unreachable": 1,
+    }
+
+
+def test_the_environment_proxy_is_used_unless_no_proxy_exempts_the_host(simulator, monkeypatch):
+    """HTTP_PROXY / HTTPS_PROXY and NO_PROXY, read when the client is made, as other HTTP clients do."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from tokens.network.client import HttpTokenService, TokenServiceError
+
+    seen = []
+
+    class Proxy(BaseHTTPRequestHandler):
+        def do_GET(self):
+            seen.append(self.path)
+            self.send_response(502)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    proxy = ThreadingHTTPServer(("127.0.0.1", 0), Proxy)
+    threading.Thread(target=proxy.serve_forever, daemon=True).start()
+    try:
+        monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{proxy.server_address[1]}")
+        monkeypatch.delenv("NO_PROXY", raising=False)
+        monkeypatch.delenv("no_proxy", raising=False)
+        proxied = HttpTokenService(base_url=simulator.url, api_key=SIM_API_KEY, timeout=2, retries=0)
+        with pytest.raises(TokenServiceError, match="answered 502"):
+            proxied.status("tok_" + "1" * 32)
+        assert seen == [f"{simulator.url}/v1/tokens/tok_{'1' * 32}"]  # the absolute form a proxy gets
+        monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+        direct = HttpTokenService(base_url=simulator.url, api_key=SIM_API_KEY, timeout=2, retries=0)
+        with pytest.raises(TokenServiceError, match="does not know"):
+            direct.status("tok_" + "1" * 32)
+        assert len(seen) == 1
+    finally:
+        proxy.shutdown()
+        proxy.server_close()

@@ -8,12 +8,14 @@ simulator. The card number leaves the vault here, to the token service, as it mu
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Protocol
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
+from urllib.request import getproxies_environment, proxy_bypass_environment
 
-import requests
+import urllib3
 from django.conf import settings
 from django.views.decorators.debug import sensitive_variables
-from requests.adapters import HTTPAdapter
+from urllib3.exceptions import HTTPError, NewConnectionError
+from urllib3.exceptions import TimeoutError as Urllib3Timeout
 from urllib3.util.retry import Retry
 
 from core.card_numbers import luhn_valid
@@ -114,41 +116,48 @@ def _state(data: Any) -> TokenState:
 
 
 class HttpTokenService:
-    """Bearer-authenticated JSON client with timeouts; idempotent calls retry with backoff, creates do not."""
+    """Bearer-authenticated JSON client with timeouts; idempotent calls retry with backoff, creates do not.
+
+    On urllib3, as the proxy's client: one pool of kept-alive connections per client. The standard
+    HTTPS_PROXY, HTTP_PROXY and NO_PROXY variables are read once, when the client is made; the CA
+    bundle is the system's, or OpenSSL's SSL_CERT_FILE.
+    """
 
     def __init__(self, *, base_url: str, api_key: str, timeout: float, retries: int) -> None:
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
-        self.session = requests.Session()
-        self.session.headers.update({"Authorization": f"Bearer {api_key}", "Accept": "application/json"})
+        headers = {"Authorization": f"Bearer {api_key}", "Accept": "application/json"}
         retry = Retry(
             total=retries,
             backoff_factor=0.1,
             status_forcelist=(502, 503, 504),
             allowed_methods=frozenset({"GET", "DELETE"}),
             raise_on_status=False,
+            redirect=False,
         )
-        self.session.mount(self.base_url, HTTPAdapter(max_retries=retry))
+        proxy = _environment_proxy(self.base_url)
+        options = {"headers": headers, "retries": retry, "timeout": urllib3.Timeout(timeout)}
+        self.pool = urllib3.ProxyManager(proxy, **options) if proxy else urllib3.PoolManager(**options)
 
     def _call(self, operation: str, method: str, path: str, json: dict | None = None) -> Any:
         outcome = "error"
         try:
-            response = self.session.request(method, f"{self.base_url}{path}", json=json, timeout=self.timeout)
-            outcome = "ok" if response.status_code < 300 else str(response.status_code)
-        except requests.RequestException as exc:
-            outcome = "timeout" if isinstance(exc, requests.Timeout) else "unreachable"
+            response = self.pool.request(method, f"{self.base_url}{path}", json=json)
+            outcome = "ok" if response.status < 300 else str(response.status)
+        except HTTPError as exc:
+            outcome = "timeout" if _timed_out(exc) else "unreachable"
             raise TokenServiceError(f"token service unreachable: {type(exc).__name__}") from None
         finally:
             TOKEN_SERVICE_CALLS.labels(operation, outcome).inc()
-        if response.status_code == 404:
+        if response.status == 404:
             raise TokenNotFound("token service does not know this token")
-        if response.status_code == 409:
+        if response.status == 409:
             raise TokenNotActive("token service says the token is not active")
-        if response.status_code >= 300:
-            raise TokenServiceError(f"token service answered {response.status_code}")
+        if response.status >= 300:
+            raise TokenServiceError(f"token service answered {response.status}")
         try:
             return response.json()
-        except ValueError:
+        except ValueError:  # UnicodeDecodeError and json's JSONDecodeError are ValueErrors
             raise TokenServiceError("token service answered something that is not JSON") from None
 
     def provision(self, card: CardSecret, *, exp_month: str, exp_year: str, reference: str) -> ProvisionedToken:
@@ -189,6 +198,21 @@ class HttpTokenService:
 
     def delete(self, token_ref: str) -> TokenState:
         return _state(self._call("delete", "DELETE", f"/v1/tokens/{token_ref}"))
+
+
+def _timed_out(exc: HTTPError) -> bool:
+    # With its retries spent urllib3 raises MaxRetryError, the cause in its reason; a refused
+    # connection (NewConnectionError) is a ConnectTimeoutError to urllib3, not a timeout.
+    cause = getattr(exc, "reason", None) or exc
+    return isinstance(cause, Urllib3Timeout) and not isinstance(cause, NewConnectionError)
+
+
+def _environment_proxy(base_url: str) -> str | None:
+    """The proxy the environment names for the token service's URL, unless NO_PROXY exempts its host."""
+    address = urlsplit(base_url)
+    if address.hostname is None or proxy_bypass_environment(address.hostname):
+        return None
+    return getproxies_environment().get(address.scheme)
 
 
 def token_service(*, retries: int | None = None) -> TokenService | None:

@@ -58,6 +58,8 @@ class SimulatorStore:
         columns = {row[1] for row in self.db.execute("PRAGMA table_info(tokens)")}
         if "requestor_reference" not in columns:  # a state file from before references were kept
             self.db.execute("ALTER TABLE tokens ADD COLUMN requestor_reference TEXT")
+        # Every provision looks its reference up: without an index each one reads the whole table.
+        self.db.execute("CREATE INDEX IF NOT EXISTS tokens_reference ON tokens (requestor_reference, card_digest)")
         self.db.execute("CREATE TABLE IF NOT EXISTS settings (name TEXT PRIMARY KEY, value TEXT)")
         self.secret = self._setting("par_secret") or self._set_setting("par_secret", secrets.token_hex(32))
 
