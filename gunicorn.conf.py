@@ -135,8 +135,28 @@ def on_starting(server) -> None:
         sys.exit(problem)  # the one line on stderr, exit status 1
 
 
+def _freeze_the_loaded_app() -> None:
+    """Keep the app's own objects out of every garbage collection.
+
+    A worker holds some 80,000 objects once Django, DRF and the vault's modules are loaded, and a
+    full collection walks them all: under load on a two-core host, 100 ms at the median and up to
+    350 ms, paid by whichever request was running. Loading every view now (not on the first
+    request) and freezing them leaves a full collection only the objects made since: a few
+    thousand, a millisecond of work.
+    """
+    import gc
+
+    from django.urls import get_resolver
+
+    get_resolver().url_patterns  # noqa: B018 - imports the URLconf, every view and serializer with it
+    gc.collect()
+    gc.freeze()
+
+
 def post_worker_init(worker) -> None:
-    """Each worker tells the others, through the database, which keys it holds (tokens/instances.py)."""
+    """Each worker freezes what it loaded, then tells the others, through the database, which keys it
+    holds (tokens/instances.py)."""
+    _freeze_the_loaded_app()
     if not _serves_the_vault():
         return
     from tokens.instances import start_heartbeat
