@@ -20,7 +20,7 @@ pytestmark = pytest.mark.usefixtures("key_provider")
 # Long hex runs are ids, fingerprints and request ids, and UUIDs name KMS keys (in a key ARN): random
 # hex may hold a digit run by chance. A KMS key's UUID, its groups joined by their dashes, holds a
 # Luhn-valid run of 12 or more digits about once in a hundred keys.
-_HEX_TOKEN = re.compile(r"[0-9a-f]{32,}|[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12}")
+_HEX_TOKEN = re.compile(r"[0-9a-f]{32,}|(?<![0-9a-f-])[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12}(?![0-9a-f])")
 
 
 def database_dump() -> str:

@@ -1,5 +1,6 @@
 """Network tokenization end to end, against the simulator running as its own process on 127.0.0.1."""
 
+import base64
 import json
 import logging
 import socket
@@ -678,19 +679,19 @@ def test_each_call_is_counted_by_its_outcome(simulator):
     """/metrics tells a slow token service from an absent one."""
     from tokens.network.client import HttpTokenService, TokenServiceError
 
-    service = HttpTokenService(base_url=simulator.url, api_key=SIM_API_KEY, timeout=0.3, retries=0)
+    unknown = "tok_" + "0" * 32
     before = {outcome: _calls("status", outcome) for outcome in ("404", "timeout", "unreachable")}
     with pytest.raises(TokenServiceError, match="does not know"):
-        service.status("tok_" + "0" * 32)
+        HttpTokenService(base_url=simulator.url, api_key=SIM_API_KEY, timeout=5, retries=0).status(unknown)
     simulator.configure(latency_ms=1000)
     with pytest.raises(TokenServiceError, match="unreachable"):
-        service.status("tok_" + "0" * 32)
+        HttpTokenService(base_url=simulator.url, api_key=SIM_API_KEY, timeout=0.3, retries=0).status(unknown)
     with socket.socket() as closed:
         closed.bind(("127.0.0.1", 0))
         port = closed.getsockname()[1]
-    absent = HttpTokenService(base_url=f"http://127.0.0.1:{port}", api_key=SIM_API_KEY, timeout=0.3, retries=0)
+    absent = HttpTokenService(base_url=f"http://127.0.0.1:{port}", api_key=SIM_API_KEY, timeout=5, retries=0)
     with pytest.raises(TokenServiceError, match="unreachable"):
-        absent.status("tok_" + "0" * 32)
+        absent.status(unknown)
     assert {outcome: _calls("status", outcome) - before[outcome] for outcome in before} == {
         "404": 1,
         "timeout": 1,
@@ -698,18 +699,17 @@ def test_each_call_is_counted_by_its_outcome(simulator):
     }
 
 
-def test_the_environment_proxy_is_used_unless_no_proxy_exempts_the_host(simulator, monkeypatch):
-    """HTTP_PROXY / HTTPS_PROXY and NO_PROXY, read when the client is made, as other HTTP clients do."""
+@pytest.fixture
+def proxy_environment(monkeypatch):
+    """A recording HTTP proxy on 127.0.0.1 that answers 502, and an environment naming no other."""
     import threading
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-    from tokens.network.client import HttpTokenService, TokenServiceError
 
     seen = []
 
     class Proxy(BaseHTTPRequestHandler):
         def do_GET(self):
-            seen.append(self.path)
+            seen.append((self.path, self.headers.get("Proxy-Authorization")))
             self.send_response(502)
             self.send_header("Content-Length", "0")
             self.end_headers()
@@ -717,21 +717,67 @@ def test_the_environment_proxy_is_used_unless_no_proxy_exempts_the_host(simulato
         def log_message(self, *args):
             pass
 
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
     proxy = ThreadingHTTPServer(("127.0.0.1", 0), Proxy)
     threading.Thread(target=proxy.serve_forever, daemon=True).start()
-    try:
-        monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{proxy.server_address[1]}")
-        monkeypatch.delenv("NO_PROXY", raising=False)
-        monkeypatch.delenv("no_proxy", raising=False)
-        proxied = HttpTokenService(base_url=simulator.url, api_key=SIM_API_KEY, timeout=2, retries=0)
-        with pytest.raises(TokenServiceError, match="answered 502"):
-            proxied.status("tok_" + "1" * 32)
-        assert seen == [f"{simulator.url}/v1/tokens/tok_{'1' * 32}"]  # the absolute form a proxy gets
-        monkeypatch.setenv("NO_PROXY", "127.0.0.1")
-        direct = HttpTokenService(base_url=simulator.url, api_key=SIM_API_KEY, timeout=2, retries=0)
+    yield f"127.0.0.1:{proxy.server_address[1]}", seen
+    proxy.shutdown()
+    proxy.server_close()
+
+
+def test_the_environment_proxy_is_used_unless_no_proxy_exempts_the_host(simulator, monkeypatch, proxy_environment):
+    """The proxy variables, read when the client is made, as requests and curl read them."""
+    from tokens.network.client import HttpTokenService, TokenServiceError
+
+    address, seen = proxy_environment
+    path = f"/v1/tokens/tok_{'1' * 32}"
+
+    def client():
+        return HttpTokenService(base_url=simulator.url, api_key=SIM_API_KEY, timeout=5, retries=0)
+
+    monkeypatch.setenv("HTTP_PROXY", f"http://{address}")
+    with pytest.raises(TokenServiceError, match="answered 502"):
+        client().status(f"tok_{'1' * 32}")
+    assert seen == [(f"{simulator.url}{path}", None)]  # the absolute form a proxy gets
+    # In lower case, without a scheme (an http:// proxy).
+    monkeypatch.delenv("HTTP_PROXY")
+    monkeypatch.setenv("http_proxy", address)
+    with pytest.raises(TokenServiceError, match="answered 502"):
+        client().status(f"tok_{'1' * 32}")
+    assert seen[-1] == (f"{simulator.url}{path}", None)
+    # Credentials in the proxy's URL go as Proxy-Authorization.
+    monkeypatch.setenv("http_proxy", f"http://egress:s3cret@{address}")
+    with pytest.raises(TokenServiceError, match="answered 502"):
+        client().status(f"tok_{'1' * 32}")
+    assert seen[-1] == (f"{simulator.url}{path}", "Basic " + base64.b64encode(b"egress:s3cret").decode())
+    for exemption in ("127.0.0.1", "127.0.0.0/8"):  # a host, or an address range
+        monkeypatch.setenv("NO_PROXY", exemption)
         with pytest.raises(TokenServiceError, match="does not know"):
-            direct.status("tok_" + "1" * 32)
-        assert len(seen) == 1
+            client().status(f"tok_{'1' * 32}")
+    assert len(seen) == 3
+
+
+def test_a_proxy_setting_urllib3_cannot_use_fails_the_call_not_the_request(
+    nt, simulator, monkeypatch, proxy_environment
+):
+    """A SOCKS proxy (not supported): the client still builds, each call fails as an unreachable
+    service would, and a create vaults the card without a token, as with the service down."""
+    from tokens.network.client import HttpTokenService, TokenServiceError
+
+    monkeypatch.setenv("ALL_PROXY", "socks5://127.0.0.1:1080")
+    service = HttpTokenService(base_url=simulator.url, api_key=SIM_API_KEY, timeout=5, retries=0)
+    before = _calls("status", "unreachable")
+    with pytest.raises(TokenServiceError, match="proxy unusable"):
+        service.status(f"tok_{'1' * 32}")
+    assert _calls("status", "unreachable") == before + 1
+    from tokens.network.client import _client
+
+    _client.cache_clear()
+    _, api, _, customer = nt
+    try:
+        created = tokenized(api, customer["id"])
     finally:
-        proxy.shutdown()
-        proxy.server_close()
+        _client.cache_clear()
+    assert PaymentMethod.objects.get(pk=created["id"]).network_token_ref in (None, "")

@@ -8,12 +8,12 @@ simulator. The card number leaves the vault here, to the token service, as it mu
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Protocol
-from urllib.parse import quote, urlsplit
-from urllib.request import getproxies_environment, proxy_bypass_environment
+from urllib.parse import quote
 
 import urllib3
 from django.conf import settings
 from django.views.decorators.debug import sensitive_variables
+from requests.utils import get_auth_from_url, get_environ_proxies, prepend_scheme_if_needed, select_proxy
 from urllib3.exceptions import HTTPError, NewConnectionError
 from urllib3.exceptions import TimeoutError as Urllib3Timeout
 from urllib3.util.retry import Retry
@@ -83,7 +83,6 @@ class Cryptogram:
 
 
 class TokenService(Protocol):
-    @sensitive_variables("card", "body", "data", "number")
     def provision(self, card: CardSecret, *, exp_month: str, exp_year: str, reference: str) -> ProvisionedToken: ...
 
     def status(self, token_ref: str) -> TokenState: ...
@@ -118,9 +117,11 @@ def _state(data: Any) -> TokenState:
 class HttpTokenService:
     """Bearer-authenticated JSON client with timeouts; idempotent calls retry with backoff, creates do not.
 
-    On urllib3, as the proxy's client: one pool of kept-alive connections per client. The standard
-    HTTPS_PROXY, HTTP_PROXY and NO_PROXY variables are read once, when the client is made; the CA
-    bundle is the system's, or OpenSSL's SSL_CERT_FILE.
+    On urllib3, as the proxy's client: one pool of kept-alive connections per client. The proxy
+    variables are read once, when the client is made (`_pool_for`); a proxy setting urllib3 cannot
+    use makes every call fail as an unreachable service would, never a 500. Certificates are
+    checked against the system's CA store, or OpenSSL's SSL_CERT_FILE. VAULT_NT_TIMEOUT bounds a
+    call as a whole (connect, send and wait together), not each step.
     """
 
     def __init__(self, *, base_url: str, api_key: str, timeout: float, retries: int) -> None:
@@ -135,13 +136,23 @@ class HttpTokenService:
             raise_on_status=False,
             redirect=False,
         )
-        proxy = _environment_proxy(self.base_url)
-        options = {"headers": headers, "retries": retry, "timeout": urllib3.Timeout(timeout)}
-        self.pool = urllib3.ProxyManager(proxy, **options) if proxy else urllib3.PoolManager(**options)
+        # As many kept-alive connections as a gthread worker may want at once; past that, one more
+        # is opened and closed rather than a thread made to wait.
+        options = {"headers": headers, "retries": retry, "timeout": urllib3.Timeout(timeout), "maxsize": 10}
+        self.pool: urllib3.PoolManager | None = None
+        self.unusable = ""
+        try:
+            self.pool = _pool_for(self.base_url, options)
+        except (ValueError, HTTPError, AssertionError) as exc:  # a proxy setting urllib3 cannot use
+            self.unusable = f"token service proxy unusable: {type(exc).__name__}"
 
+    @sensitive_variables("json")
     def _call(self, operation: str, method: str, path: str, json: dict | None = None) -> Any:
         outcome = "error"
         try:
+            if self.pool is None:
+                outcome = "unreachable"
+                raise TokenServiceError(self.unusable)
             response = self.pool.request(method, f"{self.base_url}{path}", json=json)
             outcome = "ok" if response.status < 300 else str(response.status)
         except HTTPError as exc:
@@ -160,6 +171,7 @@ class HttpTokenService:
         except ValueError:  # UnicodeDecodeError and json's JSONDecodeError are ValueErrors
             raise TokenServiceError("token service answered something that is not JSON") from None
 
+    @sensitive_variables("card", "body", "data", "number")
     def provision(self, card: CardSecret, *, exp_month: str, exp_year: str, reference: str) -> ProvisionedToken:
         body = {
             "card_number": card.number,
@@ -207,12 +219,20 @@ def _timed_out(exc: HTTPError) -> bool:
     return isinstance(cause, Urllib3Timeout) and not isinstance(cause, NewConnectionError)
 
 
-def _environment_proxy(base_url: str) -> str | None:
-    """The proxy the environment names for the token service's URL, unless NO_PROXY exempts its host."""
-    address = urlsplit(base_url)
-    if address.hostname is None or proxy_bypass_environment(address.hostname):
-        return None
-    return getproxies_environment().get(address.scheme)
+def _pool_for(base_url: str, options: dict[str, Any]) -> urllib3.PoolManager:
+    """Direct connections, or through the proxy the environment names for *base_url*.
+
+    The environment is read as requests reads it, once: HTTPS_PROXY, HTTP_PROXY or ALL_PROXY (either
+    case; a proxy without a scheme is an http:// one), credentials in the proxy's URL sent as
+    Proxy-Authorization, NO_PROXY with host names, domains and address ranges.
+    """
+    proxy = select_proxy(base_url, get_environ_proxies(base_url))
+    if not proxy:
+        return urllib3.PoolManager(**options)
+    proxy = prepend_scheme_if_needed(proxy, "http")
+    username, password = get_auth_from_url(proxy)
+    credentials = urllib3.make_headers(proxy_basic_auth=f"{username}:{password}") if username else None
+    return urllib3.ProxyManager(proxy, proxy_headers=credentials, **options)
 
 
 def token_service(*, retries: int | None = None) -> TokenService | None:
