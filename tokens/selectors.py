@@ -1,6 +1,7 @@
 """Read payment methods, always within one merchant. Expired volatile ones no longer exist."""
 
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
@@ -10,7 +11,7 @@ from core import errors
 from core.ids import is_global_id
 from core.prepared import PreparedQuery
 from customers.models import Customer
-from customers.selectors import customer_found, customer_id_check
+from customers.selectors import customer_found, customer_get, customer_id_check
 from merchants.models import Merchant
 from tokens.models import MerchantKey, PaymentMethod
 
@@ -61,17 +62,13 @@ def _page(merchant_id: str, customer_id: str, now: datetime, offset: int, limit:
     )
 
 
+@cache
 def _first_page(limit: int) -> PreparedQuery[PaymentMethod]:
     """The first page of this size, compiled once per process (sizes are bounded by the list limit)."""
-    if limit not in _FIRST_PAGES:
-        _FIRST_PAGES[limit] = PreparedQuery(
-            PaymentMethod, lambda merchant_id, customer_id, now: _page(merchant_id, customer_id, now, 0, limit),
-            (str, str, datetime),
-        )  # fmt: skip
-    return _FIRST_PAGES[limit]
-
-
-_FIRST_PAGES: dict[int, PreparedQuery[PaymentMethod]] = {}
+    return PreparedQuery(
+        PaymentMethod, lambda merchant_id, customer_id, now: _page(merchant_id, customer_id, now, 0, limit),
+        (str, str, datetime),
+    )  # fmt: skip
 
 
 def saved_payment_methods(
@@ -89,13 +86,8 @@ def saved_payment_methods(
     else:
         page = list(_page(merchant.pk, customer_id, now, offset, limit))
     if not page or page[0].customer_status == Customer.Status.REDACTED:  # type: ignore[attr-defined]
-        customer = customer_found(_customer(merchant.pk, customer_id))
-        return [], customer.default_payment_method_id
+        return [], customer_get(merchant=merchant, customer_id=customer_id).default_payment_method_id
     return page, page[0].customer_default_id  # type: ignore[attr-defined]
-
-
-def _customer(merchant_id: str, customer_id: str) -> Customer | None:
-    return Customer.objects.for_merchant(merchant_id).filter(id=customer_id).first()
 
 
 def _duplicates(merchant_id: str, customer: Any, fingerprints: tuple[str, ...]) -> QuerySet[PaymentMethod]:

@@ -45,30 +45,18 @@ _INSERT = PreparedInsert(PaymentMethod)
 logger = logging.getLogger("vault.crypto")
 
 
+def _subject(payment_method: PaymentMethod) -> dict[str, Any]:
+    """What an audit row names for an act on *payment_method*."""
+    return {"object_type": "payment_method", "object_id": payment_method.id, "merchant_id": payment_method.merchant_id}
+
+
 def _audit(actor: Actor, action: AuditAction, payment_method: PaymentMethod, **kwargs: Any) -> None:
-    audit_record(
-        actor=actor,
-        action=action,
-        object_type="payment_method",
-        object_id=payment_method.id,
-        merchant_id=payment_method.merchant_id,
-        **kwargs,
-    )
+    audit_record(actor=actor, action=action, **_subject(payment_method), **kwargs)
 
 
 def _audit_with(write: PendingWrite[PaymentMethod], actor: Actor, action: AuditAction, **kwargs: Any) -> PaymentMethod:
     """A change to a payment method its transaction has locked, and its audit row, in one statement."""
-    payment_method = write.instance
-    return audit_with(
-        write,
-        actor=actor,
-        action=action,
-        object_type="payment_method",
-        object_id=payment_method.id,
-        merchant_id=payment_method.merchant_id,
-        savepoint=False,
-        **kwargs,
-    )
+    return audit_with(write, actor=actor, action=action, **_subject(write.instance), savepoint=False, **kwargs)
 
 
 @sensitive_variables("secret", "card", "data")
