@@ -23,7 +23,7 @@ class ApiKeyRateThrottle(BaseThrottle):
         now = time.time()
         window_start = int(now) // WINDOW_SECONDS * WINDOW_SECONDS
         self.retry_after = max(1, int(window_start + WINDOW_SECONDS - now + 0.999))
-        count = count_request(principal.api_key.key_id, window_start)
+        count = count_request(principal.api_key.key_id, window_start, limit)
         return count is None or count <= limit  # None: the store is down and the policy lets it through
 
     def wait(self) -> float:
@@ -41,7 +41,7 @@ class ProxyRateThrottle(BaseThrottle):
         now = time.time()
         window_start = int(now) // WINDOW_SECONDS * WINDOW_SECONDS
         self.retry_after = max(1, int(window_start + WINDOW_SECONDS - now + 0.999))
-        count = count_request(f"proxy:{request.user.api_key.key_id}", window_start)
+        count = count_request(f"proxy:{request.user.api_key.key_id}", window_start, limit)
         return count is None or count <= limit
 
     def wait(self) -> float:

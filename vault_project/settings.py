@@ -328,6 +328,11 @@ VAULT_IDEMPOTENCY_WAIT_SECONDS = env.float("VAULT_IDEMPOTENCY_WAIT_SECONDS", def
 VAULT_IDEMPOTENCY_STALE_SECONDS = env.int("VAULT_IDEMPOTENCY_STALE_SECONDS", default=60)
 # Requests per minute per API key, unless the merchant has its own limit; 0 switches limiting off.
 VAULT_RATE_LIMIT_PER_MINUTE = env.int("VAULT_RATE_LIMIT_PER_MINUTE", default=6000)
+# The most counts a process takes from the shared store at once for one key (it takes limit/1000,
+# at least 1); 1 asks the store on every request.
+VAULT_RATE_LIMIT_LEASE = env.int("VAULT_RATE_LIMIT_LEASE", default=32)
+if VAULT_RATE_LIMIT_LEASE < 1:
+    raise ImproperlyConfigured("VAULT_RATE_LIMIT_LEASE must be 1 or more.")
 # Redis for rate-limit counters shared by every server process; without it, the database.
 REDIS_URL = env.str("REDIS_URL", default="")
 # What the rate limiter does when Redis cannot be reached: `allow` lets requests through uncounted

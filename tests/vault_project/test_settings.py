@@ -183,6 +183,7 @@ def test_trusted_proxies_must_be_addresses_or_ranges():
         ({"VAULT_PROXY_ALLOW_ADDRESSES": "127.0.0.1,processor.example"}, "VAULT_PROXY_ALLOW_ADDRESSES"),
         ({"VAULT_CVC_TTL": "901"}, "VAULT_CVC_TTL"),
         ({"VAULT_CVC_TTL": "0"}, "VAULT_CVC_TTL"),
+        ({"VAULT_RATE_LIMIT_LEASE": "0"}, "VAULT_RATE_LIMIT_LEASE"),
     ],
 )
 def test_proxy_and_cvc_settings_are_checked(env, message):
