@@ -453,8 +453,7 @@ def main_run(options) -> None:
     bench = Bench(options)
     results: dict[str, dict] = {}
     variants: dict[str, dict] = {}
-    providers: dict[str, dict] = {}
-    extra: dict = {}
+    extra: dict = {"pairs": {}}
     started = time.monotonic()
     try:
         options.background = [busy_cores()]
@@ -529,10 +528,17 @@ def main_run(options) -> None:
         results["pm_delete"] = delete_scenario(bench, base, headers, writer["merchant_id"], results["pm_update"])
         extra["proxy"] = proxy_phase(bench, env, base, writer["merchant_id"], profile, read_file)
 
+        pair_scenarios = {
+            "pm_create": ("create_payment_method.lua", {**headers, "BENCH_CUSTOMER_ID": create_customer_id}),
+            "pm_retrieve": ("retrieve.lua", {**headers, "BENCH_IDS_FILE": str(read_file)}),
+        }
         if not options.no_variants:
+            log("the limiter's cost: on and off in turn")
+            vault, base, extra["pairs"]["limiter"] = paired_runs(
+                bench, vault, (("off", {**env, "VAULT_RATE_LIMIT_PER_MINUTE": "0"}), ("on", env)), pair_scenarios
+            )
             for name, overrides in (
                 ("rate-limit counters in PostgreSQL (no REDIS_URL)", {"REDIS_URL": None}),
-                ("limiter off (VAULT_RATE_LIMIT_PER_MINUTE=0)", {"VAULT_RATE_LIMIT_PER_MINUTE": "0"}),
                 # The worker class and count: which gives the best p99 for the same throughput.
                 ("gthread, 2 workers x 4 threads (VAULT_WORKERS=2, VAULT_THREADS=4)",
                  {"VAULT_WORKERS": "2", "VAULT_THREADS": "4"}),
@@ -554,27 +560,22 @@ def main_run(options) -> None:
                 }
 
         if not options.no_providers and (hsm := softhsm_env(bench.workdir)):
-            # Back to back, each on a freshly started vault: the keyring, then the merchant keys moved
-            # into the HSM by `rotate_keys --root` and the vault started with VAULT_KEY_PROVIDER=pkcs11.
+            # The keyring's root key, then the merchant keys moved into the HSM by `rotate_keys --root`
+            # and the vault started with VAULT_KEY_PROVIDER=pkcs11; moved back and forth between runs.
             manage({**env, **hsm}, "create_root_key")
             bench.hsm_env = hsm
-            for name, provider_env in (
-                ("local", {**env, **hsm, "VAULT_KEY_PROVIDER": "local"}),
-                ("pkcs11", {**env, **hsm, "VAULT_KEY_PROVIDER": "pkcs11"}),
-            ):
-                bench.stop(vault)
-                if name == "pkcs11":
-                    moved = manage(provider_env, "rotate_keys", "--root", "--no-progress", "--force")
-                    log(f"key provider pkcs11: {moved.splitlines()[0] if moved else ''}")
-                log(f"key provider: {name}")
-                vault, base = bench.start("vault", provider_env)
-                providers[name] = {
-                    "pm_retrieve": run(base, "retrieve.lua", {**headers, "BENCH_IDS_FILE": str(read_file)}),
-                    "pm_create": run(
-                        base, "create_payment_method.lua", {**headers, "BENCH_CUSTOMER_ID": create_customer_id}
-                    ),
-                }
-            extra["providers"] = providers
+
+            def move_merchant_keys(provider: str, provider_env: dict[str, str]) -> None:
+                moved = manage(provider_env, "rotate_keys", "--root", "--no-progress", "--force")
+                log(f"key provider {provider}: {moved.splitlines()[0] if moved else ''}")
+
+            log("key providers: local and pkcs11 in turn")
+            vault, base, extra["pairs"]["providers"] = paired_runs(
+                bench, vault,
+                (("local", {**env, **hsm, "VAULT_KEY_PROVIDER": "local"}),
+                 ("pkcs11", {**env, **hsm, "VAULT_KEY_PROVIDER": "pkcs11"})),
+                pair_scenarios, prepare=move_merchant_keys,
+            )  # fmt: skip
 
         if options.profile:
             extra["profile"] = profile_paths(bench, vault, base, headers, read_file, create_customer_id)
@@ -602,6 +603,33 @@ def main_run(options) -> None:
         if not options.keep_db:
             drop_database(bench.db)
         shutil.rmtree(bench.workdir, ignore_errors=True)
+
+
+PAIRED_ROUNDS = 3
+
+
+def paired_runs(bench: Bench, vault, sides, scenarios: dict, prepare=None) -> tuple:
+    """Two configurations in turn, A B, B A, A B, each on a freshly started vault and each scenario at
+    16 connections: a drift of the shared machine over the minutes falls on both sides alike, which
+    one run of each cannot promise. Returns the running vault, its base URL and, per side and
+    scenario, the req/s of every round."""
+    rps = {name: {key: [] for key in scenarios} for name, _ in sides}
+    base = None
+    for round_ in range(PAIRED_ROUNDS):
+        for name, side_env in sides if round_ % 2 == 0 else sides[::-1]:
+            bench.stop(vault)
+            if prepare:
+                prepare(name, side_env)
+            vault, base = bench.start("vault", side_env)
+            for key, (script, script_env) in scenarios.items():
+                rps[name][key].append(bench.wrk.scenario(base, script, script_env, connections=(16,))[16]["rps"])
+    return vault, base, rps
+
+
+def paired_ratio(pair: dict, key: str) -> tuple[float, list[float]]:
+    """The second side's throughput over the first's, all rounds pooled, and round by round."""
+    a, b = pair.values()
+    return sum(b[key]) / sum(a[key]), [y / x for x, y in zip(a[key], b[key], strict=True)]
 
 
 def audit_chain_state(bench: Bench, env: dict[str, str]) -> dict:
@@ -1068,13 +1096,15 @@ def report(options, config: dict, results: dict, variants: dict, extra: dict) ->
         targets.append(("rotate_keys ≥ 5,000 records/s", f"{rot['rate']:.0f} records/s", rot["rate"] >= 5000))
         targets.append((f"root rotation with {rot['stored']:,} cards stored: seconds", f"{rot['root_seconds']:.1f} s",
                         rot["root_seconds"] < 10))  # fmt: skip
-    if extra.get("providers"):
-        for key, label in (("pm_create", "create"), ("pm_retrieve", "retrieve")):
-            local_best, hsm_best = (
-                max(r["rps"] for r in extra["providers"][p][key].values()) for p in ("local", "pkcs11")
-            )
-            targets.append((f"{label} with pkcs11 within 5% of local", f"{hsm_best / local_best:.3f}",
-                            hsm_best >= 0.95 * local_best))  # fmt: skip
+    pairs = extra.get("pairs", {})
+    for pair, label, measured in (
+        ("limiter", "the limiter (Redis) costs ≤ 5%: on / off", "{} with the limiter"),
+        ("providers", "pkcs11 within 5% of local: pkcs11 / local", "{} with pkcs11"),
+    ):
+        if pair in pairs:
+            for key, scenario in (("pm_create", "create"), ("pm_retrieve", "retrieve")):
+                ratio, _ = paired_ratio(pairs[pair], key)
+                targets.append((f"{measured.format(scenario)}: {label}", f"{ratio:.3f}", ratio >= 0.95))
     lines += ["| target | measured | met |", "|---|---:|---|"]
     lines += [f"| {name} | {value} | {'yes' if met else '**no**'} |" for name, value, met in targets]
     if variants:
@@ -1096,28 +1126,30 @@ def report(options, config: dict, results: dict, variants: dict, extra: dict) ->
                 r4, r16 = runs[key][4], runs[key][16]
                 cells = [name, label, f"{r4['rps']:.0f}", ms(r4["p99_us"]), f"{r16['rps']:.0f}", ms(r16["p99_us"])]
                 lines.append("| " + " | ".join(cells) + " |")
-    if extra.get("providers"):
-        prov = extra["providers"]
+    if pairs:
         lines += [
             "",
-            "## Key providers (same run, back to back, vault restarted for each)",
+            "## The limiter's cost and the key providers (same run, in turn)",
             "",
-            "`local`: the root key in VAULT_KEYRING. `pkcs11`: the root key inside a SoftHSM2 token "
-            "(`manage.py create_root_key`, not extractable), the merchant keys moved under it by "
-            "`rotate_keys --root` before the vault started. Each worker asks the provider once per merchant "
-            "and VAULT_MERCHANT_KEY_CACHE_SECONDS; the rows show what that costs.",
+            f"Each side on a freshly started vault, {PAIRED_ROUNDS} rounds in the order A B, B A, A B, each "
+            "scenario at 16 connections; the ratio pools the rounds (total requests of one side over the "
+            "other's), and the rounds' own ratios show the spread. Limiter: `off` is "
+            "VAULT_RATE_LIMIT_PER_MINUTE=0, `on` the main table's configuration. Key providers: `local` "
+            "is the root key in VAULT_KEYRING, `pkcs11` the root key inside a SoftHSM2 token "
+            "(`manage.py create_root_key`, not extractable), the merchant keys moved under it (and back) by "
+            "`rotate_keys --root` before each start. Each worker asks the provider once per merchant and "
+            "VAULT_MERCHANT_KEY_CACHE_SECONDS.",
             "",
-            "| provider | scenario | req/s @4 | p99 @4 (ms) | req/s @16 | p99 @16 (ms) | saturation | pkcs11 / local |",
-            "|---|---|---:|---:|---:|---:|---:|---:|",
+            "| comparison | scenario | req/s by round, A | req/s by round, B | B / A pooled | B / A by round |",
+            "|---|---|---|---|---:|---|",
         ]
-        for name in ("local", "pkcs11"):
-            for key, label in (("pm_retrieve", "retrieve"), ("pm_create", "create")):
-                r4, r16 = prov[name][key][4], prov[name][key][16]
-                best = max(r4["rps"], r16["rps"])
-                local_best = max(r["rps"] for r in prov["local"][key].values())
-                ratio = f"{best / local_best:.3f}" if name == "pkcs11" else ""
-                cells = [name, label, f"{r4['rps']:.0f}", ms(r4["p99_us"]), f"{r16['rps']:.0f}", ms(r16["p99_us"]),
-                         f"{best:.0f}", ratio]  # fmt: skip
+        for pair, runs in pairs.items():
+            (first, a), (second, b) = runs.items()
+            for key, label in (("pm_create", "create"), ("pm_retrieve", "retrieve")):
+                ratio, by_round = paired_ratio(runs, key)
+                cells = [f"{pair}: A {first}, B {second}", label, ", ".join(f"{v:.0f}" for v in a[key]),
+                         ", ".join(f"{v:.0f}" for v in b[key]), f"{ratio:.3f}",
+                         ", ".join(f"{v:.3f}" for v in by_round)]  # fmt: skip
                 lines.append("| " + " | ".join(cells) + " |")
     if extra.get("proxy"):
         lines += proxy_report(extra["proxy"])
@@ -1240,8 +1272,8 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=int(os.environ.get("BENCH_DURATION", "10")))
     parser.add_argument("--warmup", type=int, default=int(os.environ.get("BENCH_WARMUP", "3")))
     parser.add_argument("--wrk-threads", type=int, default=1)
-    parser.add_argument("--no-variants", action="store_true", help="skip the rate-limit counter and server variants")
-    parser.add_argument("--no-providers", action="store_true", help="skip the local/pkcs11 key-provider rows")
+    parser.add_argument("--no-variants", action="store_true", help="skip the limiter's runs and the server variants")
+    parser.add_argument("--no-providers", action="store_true", help="skip the local/pkcs11 key-provider runs")
     parser.add_argument("--skip-rotation", action="store_true")
     parser.add_argument("--rotation-records", type=int, default=100_000)
     parser.add_argument("--profile", action="store_true", help="py-spy on create and retrieve (needs py-spy)")
