@@ -4,6 +4,7 @@ PostgreSQL the trigger that makes the table append-only."""
 import io
 import json
 import threading
+import time
 from datetime import timedelta
 
 import pytest
@@ -210,6 +211,10 @@ def test_concurrent_writers_sealers_and_verifiers_build_one_chain(django_db_bloc
     """Four threads (four database connections) append at once while two sealers and a verifier run:
     one chain, no fork, no gap, and the verifier never sees a half-sealed chain."""
     errors, verdicts = [], []
+    # Between turns the sealers and the verifier pause, as the worker does: on SQLite each turn holds
+    # the write lock, and a loop that takes it again at once could starve the writers past the
+    # database's 20-second busy timeout.
+    pause = 0.005
     writing = threading.Event()
     writing.set()
 
@@ -225,6 +230,7 @@ def test_concurrent_writers_sealers_and_verifiers_build_one_chain(django_db_bloc
         try:
             while writing.is_set():
                 seal_pending(wait=False, batch=4)
+                time.sleep(pause)
         except Exception as exc:
             errors.append(exc)
         finally:
@@ -234,6 +240,7 @@ def test_concurrent_writers_sealers_and_verifiers_build_one_chain(django_db_bloc
         try:
             while writing.is_set():
                 verdicts.append(chain.verify_chain(chunk_size=7))
+                time.sleep(pause)
         except Exception as exc:
             errors.append(exc)
         finally:
