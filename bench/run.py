@@ -535,8 +535,9 @@ def main_run(options) -> None:
         if not options.no_variants:
             log("the limiter's cost: on and off in turn")
             vault, base, extra["pairs"]["limiter"] = paired_runs(
-                bench, vault, (("off", {**env, "VAULT_RATE_LIMIT_PER_MINUTE": "0"}), ("on", env)), pair_scenarios
-            )
+                bench, vault,
+                (("off", {**env, "VAULT_RATE_LIMIT_PER_MINUTE": "0"}, pair_scenarios), ("on", env, pair_scenarios)),
+            )  # fmt: skip
             for name, overrides in (
                 ("rate-limit counters in PostgreSQL (no REDIS_URL)", {"REDIS_URL": None}),
                 # The worker class and count: which gives the best p99 for the same throughput.
@@ -560,21 +561,36 @@ def main_run(options) -> None:
                 }
 
         if not options.no_providers and (hsm := softhsm_env(bench.workdir)):
-            # The keyring's root key, then the merchant keys moved into the HSM by `rotate_keys --root`
-            # and the vault started with VAULT_KEY_PROVIDER=pkcs11; moved back and forth between runs.
+            # Two vaults side by side: one with the keyring's root key (VAULT_KEY_PROVIDER=local) serving
+            # the main merchant, whose key that root wraps; one with the root key inside a SoftHSM2
+            # token (pkcs11) serving a merchant whose key was made, and is wrapped, in the token.
             manage({**env, **hsm}, "create_root_key")
             bench.hsm_env = hsm
-
-            def move_merchant_keys(provider: str, provider_env: dict[str, str]) -> None:
-                moved = manage(provider_env, "rotate_keys", "--root", "--no-progress", "--force")
-                log(f"key provider {provider}: {moved.splitlines()[0] if moved else ''}")
-
-            log("key providers: local and pkcs11 in turn")
+            hsm_env = {**env, **hsm, "VAULT_KEY_PROVIDER": "pkcs11"}
+            held = manage_json(
+                hsm_env, "create_merchant", "Bench HSM", "--scopes",
+                "customers:read", "customers:write", "payment_methods:read", "payment_methods:write",
+            )  # fmt: skip
+            held_headers = {"BENCH_API_KEY": held["api_key"], "BENCH_PROFILE_ID": held["profile_id"]}
+            bench.seed(2000, held["merchant_id"], env=hsm_env)  # its first card makes its key, in the token
+            held_file = write_ids(bench.workdir / "held_ids.txt", [r[0] for r in query(
+                bench.db, "SELECT id FROM tokens_paymentmethod WHERE merchant_id = %s", (held["merchant_id"],)
+            )])  # fmt: skip
+            held_customer_id = customer(held["api_key"], held["profile_id"])
+            extra["provider_roots"] = {
+                side: query(bench.db, "SELECT root_provider, root_version FROM tokens_merchantkey "
+                            "WHERE merchant_id = %s AND state = 'active'", (merchant_id,))[0]
+                for side, merchant_id in (("local", writer["merchant_id"]), ("pkcs11", held["merchant_id"]))
+            }  # fmt: skip
+            log(f"key providers side by side: merchant keys wrapped by {extra['provider_roots']}")
             vault, base, extra["pairs"]["providers"] = paired_runs(
                 bench, vault,
-                (("local", {**env, **hsm, "VAULT_KEY_PROVIDER": "local"}),
-                 ("pkcs11", {**env, **hsm, "VAULT_KEY_PROVIDER": "pkcs11"})),
-                pair_scenarios, prepare=move_merchant_keys,
+                (("local", {**env, **hsm, "VAULT_KEY_PROVIDER": "local"}, pair_scenarios),
+                 ("pkcs11", hsm_env, {
+                     "pm_create": ("create_payment_method.lua",
+                                   {**held_headers, "BENCH_CUSTOMER_ID": held_customer_id}),
+                     "pm_retrieve": ("retrieve.lua", {**held_headers, "BENCH_IDS_FILE": str(held_file)}),
+                 })),
             )  # fmt: skip
 
         if options.profile:
@@ -605,29 +621,39 @@ def main_run(options) -> None:
         shutil.rmtree(bench.workdir, ignore_errors=True)
 
 
-PAIRED_ROUNDS = 3
+PAIRED_SLICES = 10  # turns per side and scenario
+SLICE_SECONDS = 2
 
 
-def paired_runs(bench: Bench, vault, sides, scenarios: dict, prepare=None) -> tuple:
-    """Two configurations in turn, A B, B A, A B, each on a freshly started vault and each scenario at
-    16 connections: a drift of the shared machine over the minutes falls on both sides alike, which
-    one run of each cannot promise. Returns the running vault, its base URL and, per side and
-    scenario, the req/s of every round."""
-    rps = {name: {key: [] for key in scenarios} for name, _ in sides}
-    base = None
-    for round_ in range(PAIRED_ROUNDS):
-        for name, side_env in sides if round_ % 2 == 0 else sides[::-1]:
-            bench.stop(vault)
-            if prepare:
-                prepare(name, side_env)
-            vault, base = bench.start("vault", side_env)
+def paired_runs(bench: Bench, vault, sides) -> tuple:
+    """Two vaults side by side, A and B (each side: name, environment, {scenario: (script, env)}),
+    both started and warmed up, then each scenario in short runs at 16 connections taking turns
+    (A B, B A, A B, ...): a drift of the shared machine over the minutes falls on both sides alike,
+    which one run of each, minutes apart, cannot promise; the side not under load sits idle. Stops
+    *vault* and A; returns B, still running, its base URL and, per side and scenario, the req/s of
+    every turn."""
+    bench.stop(vault)
+    started = []
+    for name, side_env, scenarios in sides:
+        side_vault, side_base = bench.start(f"vault-{name}", side_env)
+        started.append((name, side_vault, side_base, scenarios))
+    for _, _, side_base, scenarios in started:
+        for script, script_env in scenarios.values():
+            bench.wrk.run(side_base, script, 16, bench.wrk.warmup, script_env)
+    rps = {name: {key: [] for key in scenarios} for name, _, _, scenarios in started}
+    for turn in range(PAIRED_SLICES):
+        for name, _, side_base, scenarios in started if turn % 2 == 0 else started[::-1]:
             for key, (script, script_env) in scenarios.items():
-                rps[name][key].append(bench.wrk.scenario(base, script, script_env, connections=(16,))[16]["rps"])
-    return vault, base, rps
+                rps[name][key].append(bench.wrk.run(side_base, script, 16, SLICE_SECONDS, script_env)["rps"])
+    for name, _, _, scenarios in started:
+        log("  " + "; ".join(f"{name} {key}: {sum(rps[name][key]) / PAIRED_SLICES:.0f} req/s" for key in scenarios))
+    (_, first_vault, _, _), (_, last_vault, last_base, _) = started
+    bench.stop(first_vault)
+    return last_vault, last_base, rps
 
 
 def paired_ratio(pair: dict, key: str) -> tuple[float, list[float]]:
-    """The second side's throughput over the first's, all rounds pooled, and round by round."""
+    """The second side's throughput over the first's, all turns pooled, and turn by turn."""
     a, b = pair.values()
     return sum(b[key]) / sum(a[key]), [y / x for x, y in zip(a[key], b[key], strict=True)]
 
@@ -1129,18 +1155,27 @@ def report(options, config: dict, results: dict, variants: dict, extra: dict) ->
     if pairs:
         lines += [
             "",
-            "## The limiter's cost and the key providers (same run, in turn)",
+            "## The limiter's cost and the key providers (same run, side by side)",
             "",
-            f"Each side on a freshly started vault, {PAIRED_ROUNDS} rounds in the order A B, B A, A B, each "
-            "scenario at 16 connections; the ratio pools the rounds (total requests of one side over the "
-            "other's), and the rounds' own ratios show the spread. Limiter: `off` is "
-            "VAULT_RATE_LIMIT_PER_MINUTE=0, `on` the main table's configuration. Key providers: `local` "
-            "is the root key in VAULT_KEYRING, `pkcs11` the root key inside a SoftHSM2 token "
-            "(`manage.py create_root_key`, not extractable), the merchant keys moved under it (and back) by "
-            "`rotate_keys --root` before each start. Each worker asks the provider once per merchant and "
-            "VAULT_MERCHANT_KEY_CACHE_SECONDS.",
+            "Two vaults run side by side, A and B, both warmed up; then each scenario runs "
+            f"{PAIRED_SLICES} times {SLICE_SECONDS} s at 16 connections on each, the two taking turns "
+            "(A B, B A, A B, ...), so that a drift of the shared machine falls on both alike; the side "
+            "not under load is idle. The ratio pools the turns (requests served by B over those served by "
+            "A); the turns' own ratios show the spread. Limiter: `off` is VAULT_RATE_LIMIT_PER_MINUTE=0, "
+            "`on` the main table's configuration, same merchant. Key providers: `local` is a vault with "
+            "the root key in VAULT_KEYRING serving the main merchant, whose merchant key that root wraps; "
+            "`pkcs11` a vault with the root key inside a SoftHSM2 token (`manage.py create_root_key`, "
+            "not extractable; VAULT_KEY_PROVIDER=pkcs11) serving a merchant whose key was made under it"
+            + (
+                f" (active keys wrapped by: local side {extra['provider_roots']['local'][0]}:"
+                f"{extra['provider_roots']['local'][1]}, pkcs11 side {extra['provider_roots']['pkcs11'][0]}:"
+                f"{extra['provider_roots']['pkcs11'][1]})"
+                if extra.get("provider_roots")
+                else ""
+            )
+            + ". Each worker asks the provider once per merchant and VAULT_MERCHANT_KEY_CACHE_SECONDS.",
             "",
-            "| comparison | scenario | req/s by round, A | req/s by round, B | B / A pooled | B / A by round |",
+            "| comparison | scenario | req/s by turn, A | req/s by turn, B | B / A pooled | B / A by turn |",
             "|---|---|---|---|---:|---|",
         ]
         for pair, runs in pairs.items():
