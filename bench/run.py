@@ -561,37 +561,34 @@ def main_run(options) -> None:
                 }
 
         if not options.no_providers and (hsm := softhsm_env(bench.workdir)):
-            # Two vaults side by side: one with the keyring's root key (VAULT_KEY_PROVIDER=local) serving
-            # the main merchant, whose key that root wraps; one with the root key inside a SoftHSM2
-            # token (pkcs11) serving a merchant whose key was made, and is wrapped, in the token.
+            # Two vaults side by side: one with the keyring's root key (VAULT_KEY_PROVIDER=local), one
+            # with the root key inside a SoftHSM2 token (pkcs11), each serving a merchant made alike for
+            # it (2,000 cards seeded, a fresh customer to create cards for), whose key its root wraps.
             manage({**env, **hsm}, "create_root_key")
             bench.hsm_env = hsm
-            hsm_env = {**env, **hsm, "VAULT_KEY_PROVIDER": "pkcs11"}
-            held = manage_json(
-                hsm_env, "create_merchant", "Bench HSM", "--scopes",
-                "customers:read", "customers:write", "payment_methods:read", "payment_methods:write",
-            )  # fmt: skip
-            held_headers = {"BENCH_API_KEY": held["api_key"], "BENCH_PROFILE_ID": held["profile_id"]}
-            bench.seed(2000, held["merchant_id"], env=hsm_env)  # its first card makes its key, in the token
-            held_file = write_ids(bench.workdir / "held_ids.txt", [r[0] for r in query(
-                bench.db, "SELECT id FROM tokens_paymentmethod WHERE merchant_id = %s", (held["merchant_id"],)
-            )])  # fmt: skip
-            held_customer_id = customer(held["api_key"], held["profile_id"])
-            extra["provider_roots"] = {
-                side: query(bench.db, "SELECT root_provider, root_version FROM tokens_merchantkey "
-                            "WHERE merchant_id = %s AND state = 'active'", (merchant_id,))[0]
-                for side, merchant_id in (("local", writer["merchant_id"]), ("pkcs11", held["merchant_id"]))
-            }  # fmt: skip
+            provider_sides, extra["provider_roots"] = [], {}
+            for provider in ("local", "pkcs11"):
+                side_env = {**env, **hsm, "VAULT_KEY_PROVIDER": provider}
+                made = manage_json(
+                    side_env, "create_merchant", f"Bench {provider}", "--scopes",
+                    "customers:read", "customers:write", "payment_methods:read", "payment_methods:write",
+                )  # fmt: skip
+                side_headers = {"BENCH_API_KEY": made["api_key"], "BENCH_PROFILE_ID": made["profile_id"]}
+                bench.seed(2000, made["merchant_id"], env=side_env)  # its first card makes its key
+                ids_file = write_ids(bench.workdir / f"{provider}_ids.txt", [r[0] for r in query(
+                    bench.db, "SELECT id FROM tokens_paymentmethod WHERE merchant_id = %s", (made["merchant_id"],)
+                )])  # fmt: skip
+                side_customer = customer(made["api_key"], made["profile_id"])
+                extra["provider_roots"][provider] = query(
+                    bench.db, "SELECT root_provider, root_version FROM tokens_merchantkey "
+                    "WHERE merchant_id = %s AND state = 'active'", (made["merchant_id"],),
+                )[0]  # fmt: skip
+                provider_sides.append((provider, side_env, {
+                    "pm_create": ("create_payment_method.lua", {**side_headers, "BENCH_CUSTOMER_ID": side_customer}),
+                    "pm_retrieve": ("retrieve.lua", {**side_headers, "BENCH_IDS_FILE": str(ids_file)}),
+                }))  # fmt: skip
             log(f"key providers side by side: merchant keys wrapped by {extra['provider_roots']}")
-            vault, base, extra["pairs"]["providers"] = paired_runs(
-                bench, vault,
-                (("local", {**env, **hsm, "VAULT_KEY_PROVIDER": "local"}, pair_scenarios),
-                 ("pkcs11", hsm_env, {
-                     "pm_create": ("create_payment_method.lua",
-                                   {**held_headers, "BENCH_CUSTOMER_ID": held_customer_id}),
-                     "pm_retrieve": ("retrieve.lua", {**held_headers, "BENCH_IDS_FILE": str(held_file)}),
-                 })),
-            )  # fmt: skip
+            vault, base, extra["pairs"]["providers"] = paired_runs(bench, vault, provider_sides)
 
         if options.profile:
             extra["profile"] = profile_paths(bench, vault, base, headers, read_file, create_customer_id)
@@ -621,7 +618,7 @@ def main_run(options) -> None:
         shutil.rmtree(bench.workdir, ignore_errors=True)
 
 
-PAIRED_SLICES = 10  # turns per side and scenario
+PAIRED_SLICES = 20  # turns per side and scenario
 SLICE_SECONDS = 2
 
 
@@ -1163,9 +1160,9 @@ def report(options, config: dict, results: dict, variants: dict, extra: dict) ->
             "not under load is idle. The ratio pools the turns (requests served by B over those served by "
             "A); the turns' own ratios show the spread. Limiter: `off` is VAULT_RATE_LIMIT_PER_MINUTE=0, "
             "`on` the main table's configuration, same merchant. Key providers: `local` is a vault with "
-            "the root key in VAULT_KEYRING serving the main merchant, whose merchant key that root wraps; "
-            "`pkcs11` a vault with the root key inside a SoftHSM2 token (`manage.py create_root_key`, "
-            "not extractable; VAULT_KEY_PROVIDER=pkcs11) serving a merchant whose key was made under it"
+            "the root key in VAULT_KEYRING, `pkcs11` one with the root key inside a SoftHSM2 token "
+            "(`manage.py create_root_key`, not extractable); each serves a merchant made alike for it "
+            "(2,000 cards seeded, a fresh customer for the creates) whose merchant key its root wraps"
             + (
                 f" (active keys wrapped by: local side {extra['provider_roots']['local'][0]}:"
                 f"{extra['provider_roots']['local'][1]}, pkcs11 side {extra['provider_roots']['pkcs11'][0]}:"
