@@ -14,10 +14,11 @@ looks; their own MACs still show any change to them.
 import logging
 from dataclasses import dataclass
 
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, transaction
 
 from audit import chain
 from audit.models import AuditChainHead, AuditEvent
+from core.prepared import update_many
 
 logger = logging.getLogger(__name__)
 
@@ -71,29 +72,10 @@ def _seal_batch(head: AuditChainHead, batch: int) -> tuple[int, int | None]:
         previous = chain.row_mac(fields, previous)
         places.append((row_id, seq, previous))
     if places:
-        _give_places(places)
+        # The one update the trail allows: a waiting row gets its place, once (the trigger checks it).
+        update_many(AuditEvent, "bigint", {"seq": "bigint", "mac": "text"}, places)
         AuditChainHead.objects.filter(pk=head.pk).update(seq=seq, mac=previous)
     return len(places), refused
-
-
-def _give_places(places: list[tuple[int, int, str]]) -> None:
-    """Write each (id, seq, mac): the one update the trail allows, a waiting row getting its place
-    once (the trigger checks it). On PostgreSQL one statement for the batch; Django's bulk_update
-    would build a CASE of every row for each column, which cost the worker more CPU than the MACs."""
-    table = connection.ops.quote_name(AuditEvent._meta.db_table)
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            ids, seqs, macs = zip(*places, strict=True)
-            cursor.execute(
-                f"UPDATE {table} AS e SET seq = p.seq, mac = p.mac "  # noqa: S608 - the model's table
-                "FROM unnest(%s::bigint[], %s::bigint[], %s::text[]) AS p(id, seq, mac) WHERE e.id = p.id",
-                [list(ids), list(seqs), list(macs)],
-            )
-        else:
-            cursor.executemany(
-                f"UPDATE {table} SET seq = %s, mac = %s WHERE id = %s",  # noqa: S608 - the model's table
-                [(row_seq, mac, row_id) for row_id, row_seq, mac in places],
-            )
 
 
 def _locked_head(*, wait: bool) -> AuditChainHead | None:

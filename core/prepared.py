@@ -267,3 +267,27 @@ def write_together(first: PendingWrite, second: PendingWrite, *, savepoint: bool
         cursor.execute(sql, [*first.params, *second.params])
         second._read_back(cursor, connection)
     first._read_back(None, connection)
+
+
+def update_many(model: type[Model], pk_type: str, columns: dict[str, str], rows: list[tuple]) -> None:
+    """Set *columns* ({column: PostgreSQL type}) on many rows of *model*, each row given as
+    (primary key, *values in the columns' order). One UPDATE from unnest() of the values as arrays on
+    PostgreSQL, one prepared UPDATE per row elsewhere: bulk_update would build a CASE over every row
+    for each column, which costs more than the work that produced the values."""
+    connection = connections[router.db_for_write(model)]
+    quote = connection.ops.quote_name
+    table, pk = quote(model._meta.db_table), quote(model._meta.pk.column)
+    names = [quote(name) for name in columns]
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            arrays = ", ".join(f"%s::{kind}[]" for kind in (pk_type, *columns.values()))
+            cursor.execute(
+                f"UPDATE {table} AS t SET {', '.join(f'{name} = v.{name}' for name in names)} "  # noqa: S608 - names from the model
+                f"FROM unnest({arrays}) AS v({pk}, {', '.join(names)}) WHERE t.{pk} = v.{pk}",
+                [list(values) for values in zip(*rows, strict=True)],
+            )
+        else:
+            cursor.executemany(
+                f"UPDATE {table} SET {', '.join(f'{name} = %s' for name in names)} WHERE {pk} = %s",  # noqa: S608
+                [(*values, key) for key, *values in rows],
+            )

@@ -15,13 +15,14 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Exists, OuterRef, Q, Value
 from django.db.models.functions import Left, StrIndex
 
 from audit.actions import AuditAction
 from audit.actors import Actor
 from audit.services import audit_record
+from core.prepared import update_many
 from customers.models import Customer
 from tokens import crypto, merchant_keys
 from tokens.custody import root_provider
@@ -120,17 +121,10 @@ def rewrap_batch(*, actor: Actor, batch_size: int, progress: RotationProgress | 
             return done
 
 
-_UPDATE = (
-    "UPDATE {table} SET sealed_card = %s, kek_version = %s, merchant_key_version = %s, card_fingerprint = %s "
-    "WHERE id = %s"
-)
-# PostgreSQL: the whole batch in one statement, its new values as arrays.
-_UPDATE_FROM_ARRAYS = (
-    "UPDATE {table} AS pm SET sealed_card = new.sealed_card, kek_version = new.kek_version, "
-    "merchant_key_version = new.merchant_key_version, card_fingerprint = new.card_fingerprint "
-    "FROM unnest(%s::text[], %s::text[], %s::integer[], %s::text[], %s::text[]) "
-    "AS new(sealed_card, kek_version, merchant_key_version, card_fingerprint, id) WHERE pm.id = new.id"
-)
+# What a batch writes back, with each column's PostgreSQL type.
+_REWRAPPED = {
+    "sealed_card": "text", "kek_version": "text", "merchant_key_version": "integer", "card_fingerprint": "text",
+}  # fmt: skip
 _DUPLICATE_STATUSES = (PaymentMethod.Status.ACTIVE, PaymentMethod.Status.INACTIVE)
 # What a batch reads: the sealed value and keys, and what a duplicate's deletion needs.
 _BATCH_FIELDS = (
@@ -230,7 +224,7 @@ def _rewrap_once(*, actor: Actor, batch_size: int, progress: RotationProgress) -
         progress.refingerprinted += sum(1 for pm in refingerprinted if pm.id not in duplicates)
         if not batch:
             return len(duplicates), failed
-        _write_batch(batch)
+        update_many(PaymentMethod, "text", _REWRAPPED, [(pm.id, *(getattr(pm, c) for c in _REWRAPPED)) for pm in batch])
         audit_record(
             actor=actor,
             action=AuditAction.KEYS_REWRAP,
@@ -240,19 +234,6 @@ def _rewrap_once(*, actor: Actor, batch_size: int, progress: RotationProgress) -
             details={"count": len(batch), "fingerprint_key": crypto.current_fingerprint_version()},
         )
     return len(batch), failed
-
-
-def _write_batch(batch: list[PaymentMethod]) -> None:
-    """Write the batch's new sealed values and fingerprints: one statement on PostgreSQL, one prepared
-    UPDATE per row elsewhere (bulk_update's CASE expressions cost more than the crypto here)."""
-    rows = [(pm.sealed_card, pm.kek_version, pm.merchant_key_version, pm.card_fingerprint, pm.id) for pm in batch]
-    table = connection.ops.quote_name(PaymentMethod._meta.db_table)
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            columns = [list(column) for column in zip(*rows, strict=True)]
-            cursor.execute(_UPDATE_FROM_ARRAYS.format(table=table), columns)
-        else:
-            cursor.executemany(_UPDATE.format(table=table), rows)
 
 
 def kek_versions_missing() -> list[str]:
